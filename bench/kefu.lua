@@ -1,0 +1,58 @@
+-- wrk script for the Kefu benchmarks (see bench/README.md).
+--
+--   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT -- create RUN_ID    POST /api/v1/tickets, a new requester each time
+--   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT -- read MAX_ID      GET /api/v1/tickets/{random 1..MAX_ID}
+--   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT/api/v1/tickets?status=open&limit=25 -- list
+--
+-- The bearer token comes in with `-H "Authorization: Bearer ..."`. Every mode prints one machine-readable
+-- line at the end:  RESULT requests=.. seconds=.. rps=.. p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. errors=.. non2xx=..
+
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+local mode = "list"
+local counter = 0
+local max_id = 1
+local run_id = "run"
+
+local function create_request()
+  counter = counter + 1
+  local n = run_id .. "-" .. id .. "-" .. counter
+  local body = '{"subject":"Load test ticket ' .. n .. ': parcel not arrived",'
+    .. '"requester":{"email":"load-' .. n .. '@bench.example.com","name":"Load Tester ' .. counter .. '"},'
+    .. '"priority":"normal","tags":["bench"],'
+    .. '"message":{"body":"Hello, my order ' .. n .. ' has not arrived yet. Could you check? Thanks."}}'
+  return wrk.format("POST", "/api/v1/tickets", nil, body)
+end
+
+local function read_request()
+  return wrk.format("GET", "/api/v1/tickets/" .. math.random(1, max_id))
+end
+
+function init(args)
+  mode = args[1] or "list"
+  if mode == "create" then
+    run_id = args[2] or tostring(os.time())
+    -- Passing our own headers to wrk.format would drop the -H ones (the token); add to them instead.
+    wrk.headers["Content-Type"] = "application/json"
+    request = create_request
+  elseif mode == "read" then
+    max_id = tonumber(args[2] or "1")
+    math.randomseed(os.time() * 1000 + id)
+    request = read_request
+  end
+end
+
+function done(summary, latency, requests)
+  local seconds = summary.duration / 1e6
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format(
+    "RESULT requests=%d seconds=%.2f rps=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d non2xx=%d\n",
+    summary.requests, seconds, summary.requests / seconds,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000, errors, summary.errors.status))
+end

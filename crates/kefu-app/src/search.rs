@@ -1,0 +1,317 @@
+//! Search: the index each node keeps, fed from the outbox (the change table every use case writes in its
+//! transaction), and the searches agents and the public run against it.
+//!
+//! The indexer reads notices after its position (stored in the index's own commit, so it resumes after a
+//! crash), loads the current state of each ticket, customer or article they name, and replaces its document.
+//! It advances its position only past notices older than a few seconds: on PostgreSQL a transaction may
+//! commit a lower outbox id after a higher one was read, and re-reading a short window is harmless
+//! (documents are replaced, not added). A new or stale index (the outbox is pruned after a day) is rebuilt
+//! from the database, which stays the source of truth; `kefu reindex` does the same on demand.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use kefu_domain::{Agent, CustomerId, IdentityKind, TicketId};
+use kefu_search::{Audience, CustomerDoc, DocKind, SearchIndex, SearchQuery, SearchResults, TicketDoc};
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::Notice;
+use crate::{App, AppError, Result, require_active};
+
+/// Opens (or creates) the search index kept in `dir`; fails clearly if another process holds it.
+pub fn open_index(dir: &std::path::Path) -> Result<Arc<SearchIndex>> {
+    SearchIndex::open(dir).map(Arc::new).map_err(search_error)
+}
+
+/// An agent's search results, with the current state of the tickets found.
+#[derive(Debug, Clone)]
+pub struct AgentResults {
+    /// The hits, best first (tickets the agent may not open are never among them).
+    pub hits: Vec<kefu_search::Hit>,
+    /// How many documents match in all.
+    pub total: usize,
+    /// The tickets among the hits, as stored now.
+    pub tickets: std::collections::BTreeMap<TicketId, kefu_domain::Ticket>,
+    /// The article translations among the hits, by translation id.
+    pub translations: std::collections::BTreeMap<i64, kefu_domain::kb::Translation>,
+}
+
+/// Notices younger than this are read again on the next pass before the position moves past them.
+const SETTLE: Duration = Duration::seconds(5);
+const BATCH: u64 = 500;
+
+fn search_error(error: kefu_search::SearchError) -> AppError {
+    AppError::Internal(error.to_string())
+}
+
+/// Runs blocking index work off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| AppError::Internal(error.to_string()))?
+}
+
+impl App {
+    /// The search index of this node.
+    pub fn search_index(&self) -> &Arc<SearchIndex> {
+        &self.search
+    }
+
+    /// Builds the index documents of some tickets (and of their requesters) from the database.
+    async fn index_tickets(&self, ids: &[TicketId]) -> Result<()> {
+        let repo = self.store.repo();
+        let tickets = repo.tickets_by_ids(ids).await?;
+        let mut texts = repo.message_texts(ids).await?;
+        let requester_ids: Vec<CustomerId> =
+            tickets.iter().map(|ticket| ticket.requester_id).collect::<BTreeSet<_>>().into_iter().collect();
+        let customers = repo.customers_by_ids(&requester_ids).await?;
+        let mut documents = Vec::with_capacity(tickets.len());
+        for ticket in tickets {
+            let requester = customers.iter().find(|customer| customer.id == ticket.requester_id);
+            documents.push(TicketDoc {
+                id: ticket.id.0,
+                number: ticket.number.0,
+                subject: ticket.subject.clone(),
+                messages: texts.remove(&ticket.id).unwrap_or_default(),
+                requester_name: requester.map(|customer| customer.name.clone()).unwrap_or_default(),
+                requester_identities: requester
+                    .map(|customer| customer.identities.iter().map(|(_, identity)| identity.value.clone()).collect())
+                    .unwrap_or_default(),
+                status: ticket.status.as_str().to_owned(),
+                group_id: ticket.group_id.map(|id| id.0),
+                assignee_id: ticket.assignee_id.map(|id| id.0),
+                requester_id: ticket.requester_id.0,
+                tags: ticket.tags.iter().map(|tag| tag.as_str().to_owned()).collect(),
+                created_at: ticket.created_at,
+                updated_at: ticket.updated_at,
+            });
+        }
+        let customer_documents = self.customer_documents(&customers).await?;
+        let index = self.search.clone();
+        blocking(move || {
+            for document in &documents {
+                index.upsert_ticket(document).map_err(search_error)?;
+            }
+            for document in &customer_documents {
+                index.upsert_customer(document).map_err(search_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn customer_documents(&self, customers: &[kefu_domain::Customer]) -> Result<Vec<CustomerDoc>> {
+        let mut documents = Vec::with_capacity(customers.len());
+        for customer in customers.iter().filter(|customer| customer.merged_into_id.is_none()) {
+            let organization = match customer.organization_id {
+                Some(id) => self.store.repo().organization(id).await?.map(|organization| organization.name),
+                None => None,
+            };
+            let mut identities: Vec<String> =
+                customer.identities.iter().map(|(_, identity)| identity.value.clone()).collect();
+            // Email local parts on their own, so `wang.fang` finds `wang.fang@example.cn` by words too.
+            identities.extend(
+                customer
+                    .identities
+                    .iter()
+                    .filter(|(_, identity)| identity.kind == IdentityKind::Email)
+                    .filter_map(|(_, identity)| identity.value.split('@').next().map(str::to_owned)),
+            );
+            documents.push(CustomerDoc {
+                id: customer.id.0,
+                name: customer.name.clone(),
+                identities,
+                organization,
+                created_at: customer.created_at,
+            });
+        }
+        Ok(documents)
+    }
+
+    async fn index_customers(&self, ids: &[CustomerId]) -> Result<()> {
+        let customers = self.store.repo().customers_by_ids(ids).await?;
+        let merged: Vec<i64> = customers
+            .iter()
+            .filter(|customer| customer.merged_into_id.is_some())
+            .map(|customer| customer.id.0)
+            .collect();
+        let documents = self.customer_documents(&customers).await?;
+        let index = self.search.clone();
+        blocking(move || {
+            for id in merged {
+                index.delete(DocKind::Customer, id).map_err(search_error)?;
+            }
+            for document in &documents {
+                index.upsert_customer(document).map_err(search_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Rebuilds the whole index from the database; returns how many tickets and customers it holds.
+    pub async fn reindex_all(&self) -> Result<(usize, usize)> {
+        let _writing = self.index_lock.lock().await;
+        self.rebuild_index().await
+    }
+
+    async fn rebuild_index(&self) -> Result<(usize, usize)> {
+        let (_, high) = self.store.repo().outbox_bounds().await?;
+        let index = self.search.clone();
+        blocking(move || index.clear().map_err(search_error)).await?;
+        let (mut tickets, mut customers) = (0, 0);
+        let mut after = 0;
+        loop {
+            let ids = self.store.repo().ticket_ids_after(after, BATCH).await?;
+            let Some(last) = ids.last() else { break };
+            after = last.0;
+            tickets += ids.len();
+            self.index_tickets(&ids).await?;
+        }
+        let mut after = 0;
+        loop {
+            let ids = self.store.repo().customer_ids_after(after, BATCH).await?;
+            let Some(last) = ids.last() else { break };
+            after = last.0;
+            customers += ids.len();
+            self.index_customers(&ids).await?;
+        }
+        self.reindex_articles().await?;
+        let index = self.search.clone();
+        blocking(move || index.commit(high).map_err(search_error)).await?;
+        tracing::info!(tickets, customers, position = high, "search index rebuilt");
+        Ok((tickets, customers))
+    }
+
+    /// Starts a rebuild of the index in the background (admins).
+    pub fn start_reindex(&self, agent: &Agent) -> Result<()> {
+        require_active(agent)?;
+        crate::require(agent.role.manages_settings(), "search.reindex_forbidden")?;
+        let app = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = app.reindex_all().await {
+                tracing::error!(%error, "search index rebuild failed");
+            }
+        });
+        Ok(())
+    }
+
+    /// Applies the notices written since the index's position; returns how many documents it refreshed.
+    pub async fn index_changes(&self) -> Result<usize> {
+        let _writing = self.index_lock.lock().await;
+        let position = self.search.position().map_err(search_error)?;
+        let (low, _) = self.store.repo().outbox_bounds().await?;
+        let Some(position) = position.filter(|position| low == 0 || *position + 1 >= low) else {
+            // A new index, or one that fell behind the outbox's retention: rebuild it.
+            let (tickets, customers) = self.rebuild_index().await?;
+            return Ok(tickets + customers);
+        };
+        let rows = self.store.repo().outbox_after(position, BATCH).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let settled_before = self.now() - SETTLE;
+        let mut tickets = BTreeSet::new();
+        let mut customers = BTreeSet::new();
+        let mut articles = BTreeSet::new();
+        let mut next_position = position;
+        let mut settled = true;
+        for row in &rows {
+            match serde_json::from_value::<Notice>(row.payload.clone()) {
+                Ok(Notice::Ticket(notice)) => {
+                    tickets.insert(TicketId(notice.ticket_id));
+                }
+                Ok(Notice::Mention(notice)) => {
+                    tickets.insert(TicketId(notice.ticket_id));
+                }
+                Ok(Notice::Customer { customer_id }) => {
+                    customers.insert(CustomerId(customer_id));
+                }
+                Ok(Notice::Article { article_id }) => {
+                    articles.insert(article_id);
+                }
+                Ok(_) | Err(_) => {}
+            }
+            settled &= row.created_at <= settled_before;
+            if settled {
+                next_position = row.id;
+            }
+        }
+        let tickets: Vec<TicketId> = tickets.into_iter().collect();
+        let customers: Vec<CustomerId> = customers.into_iter().collect();
+        let articles: Vec<i64> = articles.into_iter().collect();
+        self.index_tickets(&tickets).await?;
+        self.index_customers(&customers).await?;
+        self.index_articles(&articles).await?;
+        let index = self.search.clone();
+        blocking(move || index.commit(next_position).map_err(search_error)).await?;
+        Ok(tickets.len() + customers.len() + articles.len())
+    }
+
+    /// Keeps the index current until `shutdown`: after every commit that wrote notices, and every second.
+    pub async fn run_search_indexer(&self, shutdown: CancellationToken) {
+        loop {
+            if let Err(error) = self.index_changes().await {
+                tracing::warn!(%error, "search indexing failed; retrying");
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.index_ready.notified() => {}
+                _ = tokio::time::sleep(StdDuration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    /// Searches tickets, customers and articles as the agent. The index filters by permission; the tickets found
+    /// are then read from the database, which drops any the agent can no longer open (moved to another group
+    /// since the index last caught up) and gives their current status.
+    pub async fn search(&self, agent: &Agent, mut query: SearchQuery) -> Result<AgentResults> {
+        require_active(agent)?;
+        query.audience = if agent.role.sees_all_tickets() || !agent.restricted_to_groups {
+            Audience::Agent
+        } else {
+            Audience::RestrictedAgent {
+                agent_id: agent.id.0,
+                group_ids: agent.group_ids.iter().map(|id| id.0).collect(),
+            }
+        };
+        let index = self.search.clone();
+        let results = blocking(move || index.search(&query).map_err(search_error)).await?;
+        let ticket_ids: Vec<TicketId> =
+            results.hits.iter().filter(|hit| hit.kind == DocKind::Ticket).map(|hit| TicketId(hit.id)).collect();
+        let tickets: std::collections::BTreeMap<TicketId, kefu_domain::Ticket> = self
+            .store
+            .repo()
+            .tickets_by_ids(&ticket_ids)
+            .await?
+            .into_iter()
+            .filter(|ticket| agent.can_view(ticket))
+            .map(|ticket| (ticket.id, ticket))
+            .collect();
+        let found = results.hits.len();
+        let hits: Vec<kefu_search::Hit> = results
+            .hits
+            .into_iter()
+            .filter(|hit| hit.kind != DocKind::Ticket || tickets.contains_key(&TicketId(hit.id)))
+            .collect();
+        let total = results.total - (found - hits.len());
+        let translation_ids: Vec<i64> =
+            hits.iter().filter(|hit| hit.kind == DocKind::Article).map(|hit| hit.id).collect();
+        let translations = self
+            .store
+            .repo()
+            .kb_translations_by_ids(&translation_ids)
+            .await?
+            .into_iter()
+            .map(|translation| (translation.id, translation))
+            .collect();
+        Ok(AgentResults { hits, total, tickets, translations })
+    }
+
+    /// Searches published public articles, as a customer or visitor.
+    pub async fn search_public(&self, mut query: SearchQuery) -> Result<SearchResults> {
+        query.audience = Audience::Public;
+        let index = self.search.clone();
+        blocking(move || index.search(&query).map_err(search_error)).await
+    }
+}

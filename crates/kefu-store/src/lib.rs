@@ -1,0 +1,291 @@
+//! Kefu's storage: every table, every query, on SQLite and PostgreSQL, through SeaORM.
+//!
+//! [`Store`] owns the connection pools; [`Store::repo`] reads outside a transaction and [`Store::begin`] opens
+//! a write transaction ([`Tx`]) whose [`Tx::repo`] sees its own writes. Both hand out the same [`Repo`], whose
+//! methods are grouped by table in the `repo` modules and return `kefu-domain` values, never SeaORM models.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), kefu_store::StoreError> {
+//! let store = kefu_store::Store::connect("sqlite://data/kefu.db?mode=rwc").await?;
+//! store.migrate().await?;
+//! let tx = store.begin().await?;
+//! let number = tx.repo().next_ticket_number().await?;
+//! tx.commit().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! On SQLite, writes go through a single-connection writer pool (one writer at a time is all SQLite allows;
+//! queueing in the pool is cheaper than busy-waiting on the file lock) while reads use a pool of readers in
+//! WAL mode. On PostgreSQL both are one pool. The same migrations ([`migration::Migrator`]) run on both.
+//!
+//! What this crate is not: it holds no business rules (those are `kefu-domain`) and decides nothing about
+//! when to write (that is `kefu-app`). `sea_orm::DbErr` never leaves it: every error is a [`StoreError`].
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
+    TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+mod entities;
+pub mod migration;
+mod repo;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use repo::{
+    AUTOMATION, CalendarRecord, MacroRecord, NotificationRecord, RuleRecord, SlaPolicyRecord, TRIGGER, TicketSlaRecord,
+    ViewRecord, WebhookDelivery,
+};
+pub use repo::{
+    AgentRecord, ApiTokenRecord, AttachmentRecord, Cursor, CustomerBrief, CustomerFilter, EventPage, IdempotencyRecord,
+    NewAttachment, NewCustomer, OutboxRow, Page, TicketFilter, TicketSort, Visibility,
+};
+pub use repo::{ArticleFilter, RevisionRecord, SearchStats, TranslationText};
+pub use repo::HelpEntry;
+pub use repo::{
+    InboundFilter, InboundMailRecord, MailMessageRecord, MailServerSettings, MailboxRecord, OutboundMailRecord,
+};
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A unique constraint refused the write (an email, a name, an identity already taken).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A row refers to another that does not exist.
+    #[error("refers to a record that does not exist: {0}")]
+    MissingReference(String),
+    /// A stored value could not be read back into a domain value (a corrupted or hand-edited row).
+    #[error("corrupt row in {table}: {message}")]
+    Corrupt {
+        /// The table holding the row.
+        table: &'static str,
+        /// What could not be read.
+        message: String,
+    },
+    /// The configuration asks for something the backend cannot do.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The database failed or is unreachable.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(error: DbErr) -> Self {
+        match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => StoreError::Conflict(detail),
+            Some(SqlErr::ForeignKeyConstraintViolation(detail)) => StoreError::MissingReference(detail),
+            _ => StoreError::Database(error.to_string()),
+        }
+    }
+}
+
+/// Shorthand for storage results.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database engine the store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file in WAL mode.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// Connection pool figures for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    /// Open connections.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+}
+
+/// The database: a writer pool and a reader pool (the same pool on PostgreSQL).
+#[derive(Clone)]
+pub struct Store {
+    writer: DatabaseConnection,
+    reader: DatabaseConnection,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish()
+    }
+}
+
+fn sqlite_options(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+        .pragma("temp_store", "memory")
+        .pragma("cache_size", "-65536")
+}
+
+impl Store {
+    /// Connects to `url`: `sqlite://path/to/kefu.db` (created if missing) or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        Self::connect_with(url, 16).await
+    }
+
+    /// Connects with at most `max_connections` pooled connections (readers, on SQLite).
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Store> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Unsupported(format!(
+                "unsupported database URL {:?}: use sqlite://... or postgres://...",
+                redact(url)
+            )));
+        };
+        let options = |max: u32| {
+            let mut options = ConnectOptions::new(url.to_owned());
+            options
+                .max_connections(max)
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(30))
+                .sqlx_logging(false)
+                .map_sqlx_sqlite_opts(sqlite_options);
+            options
+        };
+        match backend {
+            Backend::Sqlite => {
+                let writer = Database::connect(options(1)).await?;
+                let reader = Database::connect(options(max_connections.max(2))).await?;
+                Ok(Store { writer, reader, backend })
+            }
+            Backend::Postgres => {
+                let pool = Database::connect(options(max_connections)).await?;
+                Ok(Store { writer: pool.clone(), reader: pool, backend })
+            }
+        }
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<()> {
+        migration::Migrator::up(&self.writer, None).await?;
+        Ok(())
+    }
+
+    /// The number of migrations not yet applied.
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        Ok(migration::Migrator::get_pending_migrations(&self.writer).await?.len())
+    }
+
+    /// Reads outside a transaction.
+    pub fn repo(&self) -> Repo<'_, DatabaseConnection> {
+        Repo { conn: &self.reader, backend: self.backend }
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so it never has to upgrade a read lock).
+    pub async fn begin(&self) -> Result<Tx> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let inner = self.writer.begin_with_options(options).await?;
+        Ok(Tx { inner, backend: self.backend })
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.reader.ping().await?;
+        if self.backend == Backend::Sqlite {
+            self.writer.ping().await?;
+        }
+        Ok(())
+    }
+
+    /// Current pool figures (of the reader pool on SQLite).
+    pub fn pool_stats(&self) -> PoolStats {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = self.reader.get_sqlite_connection_pool();
+                PoolStats { size: pool.size(), idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX) }
+            }
+            Backend::Postgres => {
+                let pool = self.reader.get_postgres_connection_pool();
+                PoolStats { size: pool.size(), idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX) }
+            }
+        }
+    }
+
+    /// Closes the pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        let _ = self.reader.close_by_ref().await;
+        if self.backend == Backend::Sqlite {
+            let _ = self.writer.close_by_ref().await;
+        }
+    }
+}
+
+/// Hides the password of a database URL for logs and errors.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A write transaction. Dropping it without [`Tx::commit`] rolls it back.
+pub struct Tx {
+    inner: DatabaseTransaction,
+    backend: Backend,
+}
+
+impl Tx {
+    /// Reads and writes inside the transaction.
+    pub fn repo(&self) -> Repo<'_, DatabaseTransaction> {
+        Repo { conn: &self.inner, backend: self.backend }
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<()> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+}
+
+/// The connections a [`Repo`] runs on: a pool or a transaction. Sealed; lets callers write code generic over
+/// both without naming SeaORM.
+pub trait StoreConnection: ConnectionTrait + sealed::Sealed {}
+impl StoreConnection for DatabaseConnection {}
+impl StoreConnection for DatabaseTransaction {}
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for sea_orm::DatabaseConnection {}
+    impl Sealed for sea_orm::DatabaseTransaction {}
+}
+
+/// Every query, on a pool ([`Store::repo`]) or inside a transaction ([`Tx::repo`]).
+pub struct Repo<'c, C> {
+    conn: &'c C,
+    backend: Backend,
+}
+
+impl<C: ConnectionTrait> Repo<'_, C> {
+    fn db_backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+}

@@ -1,0 +1,13 @@
+import { expect, it } from 'vitest';
+import { parseRoute } from './router.svelte';
+
+it('parses the app paths', () => {
+  expect(parseRoute('/')).toEqual({ name: 'inbox', view: 'mine' });
+  expect(parseRoute('/views/unassigned?tag=vip')).toEqual({ name: 'inbox', view: 'unassigned' });
+  expect(parseRoute('/views/saved-7')).toEqual({ name: 'inbox', view: 'saved-7' });
+  expect(parseRoute('/tickets/42')).toEqual({ name: 'ticket', id: 42 });
+  expect(parseRoute('/admin')).toEqual({ name: 'admin', section: 'agents' });
+  expect(parseRoute('/admin/fields/')).toEqual({ name: 'admin', section: 'fields' });
+  expect(parseRoute('/admin/nope')).toEqual({ name: 'not_found' });
+  expect(parseRoute('/tickets/abc')).toEqual({ name: 'not_found' });
+});
