@@ -126,7 +126,7 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         .route("/help/{locale}/password", get(portal::password_page).post(portal::send_password_link))
         .route("/help/{locale}/password/{token}", get(portal::set_password_page).post(portal::set_password))
         .route("/help/{locale}/sign-out", post(portal::sign_out))
-        .route("/help/{*rest}", get(pages::not_found))
+        .route("/help/{locale}/{*rest}", get(pages::not_found))
         .layer(Extension(Arc::new(Help::new())))
 }
 

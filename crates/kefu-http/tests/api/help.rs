@@ -13,7 +13,7 @@ use reqwest::header::HeaderMap;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::harness::{Options, api_test};
+use crate::harness::{Options, TestApp, api_test};
 use crate::mail::smtp_sink;
 
 /// An HTML response.

@@ -14,6 +14,7 @@
 //! - `imap`: polling a real dovecot (started per test): crash mid-poll, flags only after commit, IDLE
 //! - `kb`: search over tickets, customers and articles (permissions, filters, snippets), articles with
 //!   translations and revisions, suggestions, drafts from tickets, search analytics, index rebuilds
+//! - `help`: the public help center, the request form (spam control, suggestions) and the customer portal
 //! - `live`: the WebSocket pushes changes to the agents allowed to see them
 //! - `robustness`: malformed input gets 4xx problem+json, never a 5xx
 //! - `ops`: health, readiness, metrics, OpenAPI document and docs page
@@ -27,6 +28,7 @@ mod authorization;
 mod automation;
 mod conversation;
 mod customers;
+mod help;
 mod imap;
 mod kb;
 mod live;
