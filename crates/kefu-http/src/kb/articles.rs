@@ -415,8 +415,26 @@ pub async fn search_analytics(
     }))
 }
 
+/// The help center's branding as stored and sent (documentation only: the handlers pass the JSON object
+/// through, and the use case checks its keys). A setting left out is unset; none may be `null`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HelpSettingsDto {
+    /// The help center's name (1-100 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The logo's address: `https://...`, a path on this site, or empty for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    /// The brand colour, `#RRGGBB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_color: Option<String>,
+    /// Extra CSS for the help center's pages (at most 20 KB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_css: Option<String>,
+}
+
 /// The help center's branding: `name`, `logo_url`, `primary_color` (`#RRGGBB`), `custom_css`.
-#[utoipa::path(get, path = "/kb/help-settings", tag = "kb", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/kb/help-settings", tag = "kb", responses((status = 200, body = HelpSettingsDto)))]
 pub async fn get_help_settings(
     State(state): State<AppState>,
     CurrentAgent(_agent): CurrentAgent,
@@ -425,8 +443,8 @@ pub async fn get_help_settings(
 }
 
 /// Replaces the help center's branding (admins).
-#[utoipa::path(put, path = "/kb/help-settings", tag = "kb", request_body = Object,
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(put, path = "/kb/help-settings", tag = "kb", request_body = HelpSettingsDto,
+    responses((status = 200, body = HelpSettingsDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_help_settings(
     State(state): State<AppState>,
     CurrentAgent(agent): CurrentAgent,

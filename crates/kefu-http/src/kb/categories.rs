@@ -16,8 +16,9 @@ use crate::state::AppState;
 /// A category (no `parent_id`) or a section of one.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct KbCategoryDto {
-    /// Id (ignored on input).
-    #[serde(default, skip_deserializing)]
+    /// Id (ignored on input: send 0 or leave it out).
+    #[serde(default)]
+    #[schema(required = true)]
     pub id: i64,
     /// The category a section belongs to.
     #[serde(default)]

@@ -429,3 +429,24 @@ api_test!(only_admins_rebuild_the_index, |app: &TestApp| async move {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 });
+
+// The web app's category tree needs each category's id, and an input that echoes one back is accepted
+// (the id in the body is ignored).
+api_test!(kb_categories_are_listed_with_their_ids, |app: &TestApp| async move {
+    let admin = app.agent("admin@example.com", Role::Admin).await;
+    let created = admin
+        .post("/api/v1/kb/categories", json!({ "id": 999, "names": { "zh-CN": "退款" } }))
+        .await
+        .assert_status(201)
+        .clone();
+    let id = created["id"].as_i64().expect("id");
+    assert_ne!(id, 999);
+    let listed = admin.get("/api/v1/kb/categories").await.json.clone();
+    assert_eq!(listed[0]["id"], id);
+    let renamed = admin
+        .put(&format!("/api/v1/kb/categories/{id}"), json!({ "id": 0, "names": { "zh-CN": "退款与发票" } }))
+        .await
+        .assert_status(200)
+        .clone();
+    assert_eq!(renamed["id"], id);
+});

@@ -1549,8 +1549,17 @@ export interface components {
             article_id: number;
             /** @description The translation's locale. */
             locale: string;
+            /**
+             * @description The article's state, `draft`, `published` or `archived`: only a published public article opens in
+             *     the help center, so only those are worth linking in a reply.
+             */
+            status: string;
+            /** @description The translation's title as written (no highlights), for a link's text. */
+            title: string;
             /** @description Its help-center address (for linking it in a reply). */
             url: string;
+            /** @description `public` or `internal`. */
+            visibility: string;
         };
         /** @description An article. */
         ArticleDto: {
@@ -1931,6 +1940,20 @@ export interface components {
             /** @description Name (required when creating). */
             name?: string | null;
         };
+        /**
+         * @description The help center's branding as stored and sent (documentation only: the handlers pass the JSON object
+         *     through, and the use case checks its keys). A setting left out is unset; none may be `null`.
+         */
+        HelpSettingsDto: {
+            /** @description Extra CSS for the help center's pages (at most 20 KB). */
+            custom_css?: string | null;
+            /** @description The logo's address: `https://...`, a path on this site, or empty for none. */
+            logo_url?: string | null;
+            /** @description The help center's name (1-100 characters). */
+            name?: string | null;
+            /** @description The brand colour, `#RRGGBB`. */
+            primary_color?: string | null;
+        };
         /** @description One way to recognise a customer. */
         IdentityDto: {
             /** @description `email`, `phone` or `external`. */
@@ -1995,6 +2018,11 @@ export interface components {
         };
         /** @description A category (no `parent_id`) or a section of one. */
         KbCategoryDto: {
+            /**
+             * Format: int64
+             * @description Id (ignored on input: send 0 or leave it out).
+             */
+            id: number;
             /** @description Names by locale: `{"zh-CN": "退款与发票", "en": "Refunds and invoices"}`. */
             names: {
                 [key: string]: string;
@@ -5312,7 +5340,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["HelpSettingsDto"];
                 };
             };
         };
@@ -5326,7 +5354,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["HelpSettingsDto"];
             };
         };
         responses: {
@@ -5335,7 +5363,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["HelpSettingsDto"];
                 };
             };
             403: {
