@@ -31,6 +31,15 @@ describe('the API query', () => {
     expect(apiQuery(parseSearch('q=refund&locale=zh-TW'))).toMatchObject({ type: 'article', locale: 'zh-TW' });
   });
 
+  test('group and assignee narrow tickets', () => {
+    const state = parseSearch('q=refund&group=3&assignee=9');
+    expect(state).toMatchObject({ group: 3, assignee: 9 });
+    expect(searchPath(state)).toBe('/search?q=refund&group=3&assignee=9');
+    expect(apiQuery(state)).toMatchObject({ type: 'ticket', group_id: 3, assignee_id: 9 });
+    expect(apiQuery(parseSearch('q=refund&type=article&group=3'))).toEqual({ q: 'refund', type: 'article', limit: 20, offset: 0 });
+    expect(parseSearch('q=x&group=abc').group).toBeUndefined();
+  });
+
   test('turns calendar days into an inclusive range of instants', () => {
     const query = apiQuery(parseSearch('q=x&from=2026-03-01&to=2026-03-31'));
     expect(new Date(query.created_from as string).getTime()).toBe(new Date(2026, 2, 1).getTime());

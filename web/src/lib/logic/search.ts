@@ -1,6 +1,10 @@
 // The search screen's state lives in the address (`/search?q=退款&type=ticket&status=open&offset=20`), so a
 // search can be shared, survives a reload and the back button walks through pages. These turn the address
 // into the API's query and back.
+import type { operations } from '../api/schema';
+
+/** The query `GET /api/v1/search` takes. */
+export type SearchApiQuery = operations['search']['parameters']['query'];
 
 export const KINDS = ['ticket', 'customer', 'article'] as const;
 export type Kind = (typeof KINDS)[number];
@@ -15,6 +19,10 @@ export interface SearchState {
   /** A ticket status. */
   status?: string;
   tag?: string;
+  /** A group id (tickets). */
+  group?: number;
+  /** An assignee's agent id (tickets). */
+  assignee?: number;
   /** An article locale. */
   locale?: string;
   /** Created on or after this day (`YYYY-MM-DD`, the agent's own calendar day). */
@@ -32,6 +40,10 @@ export function parseSearch(query: string): SearchState {
   const text = (name: string) => params.get(name)?.trim() || undefined;
   const type = text('type');
   const offset = Number(params.get('offset') ?? 0);
+  const id = (name: string) => {
+    const value = Number(params.get(name));
+    return Number.isInteger(value) && value > 0 ? value : undefined;
+  };
   const from = text('from');
   const to = text('to');
   return {
@@ -39,6 +51,8 @@ export function parseSearch(query: string): SearchState {
     type: KINDS.includes(type as Kind) ? (type as Kind) : undefined,
     status: text('status'),
     tag: text('tag'),
+    group: id('group'),
+    assignee: id('assignee'),
     locale: text('locale'),
     from: from && DAY.test(from) ? from : undefined,
     to: to && DAY.test(to) ? to : undefined,
@@ -50,9 +64,9 @@ export function parseSearch(query: string): SearchState {
 export function searchPath(state: SearchState): string {
   const params = new URLSearchParams();
   params.set('q', state.q);
-  for (const key of ['type', 'status', 'tag', 'locale', 'from', 'to'] as const) {
+  for (const key of ['type', 'status', 'tag', 'group', 'assignee', 'locale', 'from', 'to'] as const) {
     const value = state[key];
-    if (value) params.set(key, value);
+    if (value) params.set(key, String(value));
   }
   if (state.offset > 0) params.set('offset', String(state.offset));
   return `/search?${params}`;
@@ -65,13 +79,20 @@ function startOfDay(day: string, dayOffset = 0): string {
 }
 
 /** The API's query parameters. Filters that only apply to one kind are sent only when they make sense. */
-export function apiQuery(state: SearchState): Record<string, string | number> {
-  const query: Record<string, string | number> = { q: state.q, limit: PAGE_SIZE, offset: state.offset };
+export function apiQuery(state: SearchState): SearchApiQuery {
+  const query: SearchApiQuery = { q: state.q, limit: PAGE_SIZE, offset: state.offset };
   if (state.type) query.type = state.type;
   // Status narrows tickets; asking for it means tickets (the index would otherwise drop customers and articles).
   if (state.status && state.type !== 'customer' && state.type !== 'article') {
     query.status = state.status;
     query.type = 'ticket';
+  }
+  // Group and assignee narrow tickets too.
+  for (const [value, key] of [[state.group, 'group_id'], [state.assignee, 'assignee_id']] as const) {
+    if (value && state.type !== 'customer' && state.type !== 'article') {
+      query[key] = value;
+      query.type = 'ticket';
+    }
   }
   if (state.tag && state.type !== 'customer') query.tag = state.tag;
   if (state.locale && state.type !== 'ticket' && state.type !== 'customer') {
@@ -86,7 +107,9 @@ export function apiQuery(state: SearchState): Record<string, string | number> {
 
 /** Whether any filter beyond the words is set (the empty state then suggests clearing them). */
 export function hasFilters(state: SearchState): boolean {
-  return Boolean(state.type || state.status || state.tag || state.locale || state.from || state.to);
+  return Boolean(
+    state.type || state.status || state.tag || state.group || state.assignee || state.locale || state.from || state.to,
+  );
 }
 
 /** "21–40 of 57": the range a page shows (1-based), or null when there is nothing. */

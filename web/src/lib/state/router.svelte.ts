@@ -4,10 +4,16 @@ export type Route =
   | { name: 'inbox'; view: string }
   | { name: 'ticket'; id: number }
   | { name: 'admin'; section: AdminSection }
+  | { name: 'search' }
+  | { name: 'kb'; section: KbSection; id?: number }
   | { name: 'not_found' };
 
 export const ADMIN_SECTIONS = ['agents', 'groups', 'roles', 'fields', 'categories', 'macros'] as const;
 export type AdminSection = (typeof ADMIN_SECTIONS)[number];
+
+/** The knowledge base's screens: `/kb` (articles), `/kb/articles/new`, `/kb/articles/12`, and the rest by name. */
+export const KB_SECTIONS = ['articles', 'article', 'categories', 'analytics', 'branding'] as const;
+export type KbSection = (typeof KB_SECTIONS)[number];
 
 /** The route for a path such as `/tickets/12` or `/views/mine`. */
 export function parseRoute(path: string): Route {
@@ -17,6 +23,13 @@ export function parseRoute(path: string): Route {
   if (match) return { name: 'inbox', view: match[1] };
   match = /^\/tickets\/(\d{1,15})$/.exec(clean);
   if (match) return { name: 'ticket', id: Number(match[1]) };
+  if (clean === '/search') return { name: 'search' };
+  if (clean === '/kb') return { name: 'kb', section: 'articles' };
+  if (clean === '/kb/articles/new') return { name: 'kb', section: 'article' };
+  match = /^\/kb\/articles\/(\d{1,15})$/.exec(clean);
+  if (match) return { name: 'kb', section: 'article', id: Number(match[1]) };
+  match = /^\/kb\/(categories|analytics|branding)$/.exec(clean);
+  if (match) return { name: 'kb', section: match[1] as KbSection };
   match = /^\/admin(?:\/([a-z]+))?$/.exec(clean);
   if (match) {
     const section = (match[1] ?? 'agents') as AdminSection;
