@@ -1,6 +1,6 @@
 // The knowledge base from the agent's side: a category and a zh-CN article made through the screens,
 // published, found by global search with a Chinese query, suggested on a refund ticket whose reply gets its
-// link, and an earlier revision restored. Then the same screens at phone size.
+// link, the solved ticket turned into a draft, and an earlier revision restored. Then the screens at phone size.
 import type { Page } from 'playwright-core';
 import { beforeAll, expect, test } from 'vitest';
 import { ADMIN, ApiSession, baseUrl, useBrowser, screenshotOnFailure, signedInPage } from './fixtures';
@@ -26,7 +26,7 @@ async function untilShown(page: Page, path: string, selector: string, hasText?: 
   }
 }
 
-test('category, zh-CN article, publish, search 退款, related on a ticket with its link in the reply, restore', async () => {
+test('category, zh-CN article, publish, search 退款, related on a ticket with its link in the reply, draft, restore', async () => {
   const unique = Date.now().toString(36);
   const categoryName = `退款与发票 ${unique}`;
   const title = `如何申请退款 ${unique}`;
@@ -85,6 +85,20 @@ test('category, zh-CN article, publish, search 退款, related on a ticket with 
   expect(reply).toContain('您好，请参考这篇文章：\n[');
   expect(reply).toMatch(new RegExp(`\\(${baseUrl().replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/help/zh-CN/articles/${articleId}-[^)]*\\)$`));
 
+  // Sent and solved, the ticket can become an article draft, which opens in the editor.
+  await page.locator('[data-test-send-status]').selectOption('solved');
+  await page.locator('[data-test-send]').click();
+  await page.locator('header [data-test-status="solved"]').waitFor();
+  await page.locator('#draft-locale').selectOption('zh-CN');
+  await page.locator('[data-test-draft-article]').click();
+  await page.waitForURL(/\/kb\/articles\/\d+$/);
+  const draftId = Number(new URL(page.url()).pathname.split('/').pop());
+  expect(draftId).not.toBe(articleId);
+  await page.locator(`[data-test-article-editor="${draftId}"]`).waitFor();
+  expect(await page.locator('[data-test-article-title]').inputValue()).toBe('申请退款');
+  expect(await page.locator('[data-test-article-body]').inputValue()).toContain(`/help/zh-CN/articles/${articleId}-`);
+  expect(await page.locator('[data-test-article-status]').inputValue()).toBe('draft');
+
   // Back in the editor: compare the first version with the current text, then restore it.
   await page.goto(`${baseUrl()}/kb/articles/${articleId}`);
   const first = page.locator('[data-test-revision="1"]');
@@ -102,7 +116,8 @@ test('category, zh-CN article, publish, search 退款, related on a ticket with 
 test('search, the article list and the editor fit a phone', async () => {
   const { context, page } = await signedInPage(browser(), ADMIN, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   screenshotOnFailure('knowledge-base-phone', page);
-  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  // Against the device width itself: a mobile browser widens its layout viewport to content that overflows.
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= 390 && window.innerWidth <= 390);
   for (const path of ['/search?q=%E9%80%80%E6%AC%BE', '/kb', '/kb/articles/new', '/kb/categories', '/kb/analytics', '/kb/branding']) {
     await page.goto(`${baseUrl()}${path}`);
     await page.locator('main#main').waitFor();
