@@ -73,7 +73,12 @@ test('category, zh-CN article, publish, search 退款, related on a ticket with 
   await page.waitForURL(/type=article/);
   const hit = await untilShown(page, new URL(page.url()).pathname + new URL(page.url()).search, '[data-test-hit-kind="article"]', title);
   expect(await hit.locator('b').count()).toBeGreaterThan(0);
-  await hit.locator('[data-test-hit-link]').click();
+  // j moves through the hits and Enter opens the focused one.
+  const titles = await page.locator('[data-test-search-hit] [data-test-hit-link]').allTextContents();
+  const position = titles.findIndex((text) => text.includes(title));
+  for (let step = 0; step <= position; step += 1) await page.keyboard.press('j');
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toContain(title);
+  await page.keyboard.press('Enter');
   await page.locator(`[data-test-article-editor="${articleId}"]`).waitFor();
 
   // A ticket about a refund suggests it; its public link goes into the reply.

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { apiQuery, hasFilters, nextOffset, pageRange, parseSearch, searchPath } from './search';
+import { apiQuery, hasFilters, nextOffset, pageRange, parseSearch, searchPath, stepHit } from './search';
 
 describe('search state in the address', () => {
   test('round-trips through the address', () => {
@@ -56,5 +56,16 @@ describe('paging', () => {
     expect(nextOffset(40, 17, 57)).toBeNull();
     expect(nextOffset(20, 20, 40)).toBeNull();
     expect(nextOffset(1000, 20, 5000)).toBeNull();
+  });
+});
+
+describe('j and k through the hits', () => {
+  test('start at the first (or last) and stop at the ends', () => {
+    expect(stepHit(-1, 3, 1)).toBe(0);
+    expect(stepHit(-1, 3, -1)).toBe(2);
+    expect(stepHit(0, 3, 1)).toBe(1);
+    expect(stepHit(2, 3, 1)).toBe(2);
+    expect(stepHit(0, 3, -1)).toBe(0);
+    expect(stepHit(-1, 0, 1)).toBe(-1);
   });
 });

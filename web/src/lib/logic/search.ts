@@ -123,3 +123,10 @@ export function nextOffset(offset: number, shown: number, total: number): number
   const next = offset + PAGE_SIZE;
   return shown === PAGE_SIZE && next < total && next <= MAX_OFFSET ? next : null;
 }
+
+/** The hit to move to with j/k from `current` (-1: none focused yet), staying within the page. */
+export function stepHit(current: number, count: number, step: 1 | -1): number {
+  if (count === 0) return -1;
+  if (current < 0) return step === 1 ? 0 : count - 1;
+  return Math.min(count - 1, Math.max(0, current + step));
+}
