@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -26,6 +27,9 @@ pub struct TicketCountQuery {
     pub requester: Option<i64>,
     /// An organization id.
     pub organization: Option<i64>,
+    /// Only tickets with a running SLA clock due at or before this RFC 3339 time (already-breached ones
+    /// included).
+    pub sla_due_before: Option<DateTime<Utc>>,
 }
 
 /// A number of tickets.
@@ -52,6 +56,7 @@ pub async fn count_tickets(
             tag: query.tag.as_deref(),
             requester: query.requester,
             organization: query.organization,
+            sla_due_before: query.sla_due_before,
         },
     )?;
     let count = state.app.count_tickets(&agent, &filter).await?;

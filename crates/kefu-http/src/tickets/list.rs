@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use chrono::{DateTime, Utc};
 use kefu_app::TicketSort;
 use kefu_app::tickets::TicketQuery;
 use kefu_domain::{Agent, AgentId, CustomerId, GroupId, OrganizationId, Status};
@@ -30,6 +31,9 @@ pub struct TicketListQuery {
     pub requester: Option<i64>,
     /// An organization id.
     pub organization: Option<i64>,
+    /// Only tickets with a running SLA clock due at or before this RFC 3339 time (already-breached ones
+    /// included; paused and met clocks are not due).
+    pub sla_due_before: Option<DateTime<Utc>>,
     /// `-created_at` (default), `created_at`, `-updated_at` or `updated_at`.
     pub sort: Option<String>,
     /// Page size, 1 to 100.
@@ -77,6 +81,7 @@ pub async fn list_tickets(
             tag: query.tag.as_deref(),
             requester: query.requester,
             organization: query.organization,
+            sla_due_before: query.sla_due_before,
         },
     )?;
     let page = state.app.list_tickets(&agent, &filter, sort, limit, cursor).await?;
@@ -91,6 +96,7 @@ pub(super) struct FilterParams<'a> {
     pub tag: Option<&'a str>,
     pub requester: Option<i64>,
     pub organization: Option<i64>,
+    pub sla_due_before: Option<DateTime<Utc>>,
 }
 
 /// Parses the filter parameters into a use-case query (`assignee=me` is the signed-in agent).
@@ -116,6 +122,6 @@ pub(super) fn ticket_query(agent: &Agent, params: FilterParams<'_>) -> Result<Ti
         tag: params.tag.filter(|tag| !tag.is_empty()).map(str::to_owned),
         requester: params.requester.map(CustomerId),
         organization: params.organization.map(OrganizationId),
-        sla_due_before: None,
+        sla_due_before: params.sla_due_before,
     })
 }

@@ -332,6 +332,37 @@ api_test!(
     }
 );
 
+api_test!(ticket_list_and_count_filter_by_sla_due_before, Options::manual_clock(), |app: &TestApp| async move {
+    let admin = app.agent("admin@example.com", Role::Admin).await;
+    urgent_policy(&admin).await;
+    let urgent =
+        admin.create_ticket("Site down", "c@example.com", json!({ "priority": "urgent", "status": "open" })).await;
+    admin.create_ticket("No SLA", "d@example.com", json!({ "status": "open" })).await;
+    let created: chrono::DateTime<chrono::Utc> =
+        urgent["created_at"].as_str().expect("created_at").parse().expect("time");
+    let before = |minutes: i64| {
+        let at = (created + Duration::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        format!("sla_due_before={at}")
+    };
+    let count = |query: String| {
+        let admin = admin.clone();
+        async move { admin.get(&format!("/api/v1/tickets/count?{query}")).await.assert_status(200)["count"].clone() }
+    };
+    assert_eq!(count(before(30)).await, 0, "the first response is due in an hour");
+    assert_eq!(count(before(61)).await, 1);
+    let listed = admin.get(&format!("/api/v1/tickets?{}", before(61))).await;
+    let ids: Vec<Value> =
+        listed.assert_status(200)["items"].as_array().expect("items").iter().map(|t| t["id"].clone()).collect();
+    assert_eq!(ids, [urgent["id"].clone()]);
+    let ticket_path = format!("/api/v1/tickets/{}", urgent["id"]);
+    admin.patch(&ticket_path, json!({ "status": "pending" })).await.assert_status(200);
+    assert_eq!(count(before(180)).await, 0, "a paused clock is not due");
+    admin.patch(&ticket_path, json!({ "status": "open" })).await.assert_status(200);
+    app.advance(Duration::hours(2));
+    assert_eq!(count(before(180)).await, 1, "a breached clock that is still running stays due");
+    admin.get("/api/v1/tickets/count?sla_due_before=soon").await.assert_problem(400, "request.invalid_query");
+});
+
 api_test!(automations_solve_long_pending_tickets_once, Options::manual_clock(), |app: &TestApp| async move {
     let admin = app.agent("admin@example.com", Role::Admin).await;
     admin

@@ -6393,6 +6393,11 @@ export interface operations {
                 requester?: number;
                 /** @description An organization id. */
                 organization?: number;
+                /**
+                 * @description Only tickets with a running SLA clock due at or before this RFC 3339 time (already-breached ones
+                 *     included; paused and met clocks are not due).
+                 */
+                sla_due_before?: string;
                 /** @description `-created_at` (default), `created_at`, `-updated_at` or `updated_at`. */
                 sort?: string;
                 /** @description Page size, 1 to 100. */
@@ -6512,6 +6517,11 @@ export interface operations {
                 requester?: number;
                 /** @description An organization id. */
                 organization?: number;
+                /**
+                 * @description Only tickets with a running SLA clock due at or before this RFC 3339 time (already-breached ones
+                 *     included).
+                 */
+                sla_due_before?: string;
             };
             header?: never;
             path?: never;
