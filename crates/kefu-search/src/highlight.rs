@@ -78,13 +78,18 @@ impl Highlighter {
             }
         }
         let (start, limit, _) = best;
-        // End on the last whole word inside the limit.
-        let end = spans
-            .iter()
-            .filter(|span| span.from >= start && span.to <= limit)
-            .map(|span| span.to)
-            .max()
-            .unwrap_or(limit);
+        // End with the text when it fits (keeping a title's closing `?`), else on the last whole word inside
+        // the limit.
+        let end = if limit >= text.len() {
+            text.len()
+        } else {
+            spans
+                .iter()
+                .filter(|span| span.from >= start && span.to <= limit)
+                .map(|span| span.to)
+                .max()
+                .unwrap_or(limit)
+        };
         let mut html = String::new();
         let mut at = start;
         for span in merged(matches.iter().filter(|span| span.from >= start && span.to <= end)) {
@@ -167,5 +172,7 @@ mod tests {
         assert!(html.starts_with("<b>发票</b> <b>发票</b>"), "{html}");
         let whole = highlighter(&["退款"]).snippet("如何申请退款", usize::MAX).unwrap_or_default();
         assert_eq!(whole, "如何申请<b>退款</b>");
+        let title = highlighter(&["refund"]).snippet("How do I get a refund?", 200).unwrap_or_default();
+        assert_eq!(title, "How do I get a <b>refund</b>?", "a text that fits keeps its closing punctuation");
     }
 }

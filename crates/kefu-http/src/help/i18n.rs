@@ -33,8 +33,18 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("no", "No", "没帮助", "沒幫助"),
     ("feedback_comment", "Tell us more (optional)", "告诉我们更多（选填）", "告訴我們更多（選填）"),
     ("feedback_thanks", "Thank you for your feedback!", "感谢您的反馈！", "感謝您的回饋！"),
-    ("votes", "{yes} of {total} found this helpful", "{total} 人中有 {yes} 人觉得有帮助", "{total} 人中有 {yes} 人覺得有幫助"),
-    ("deflect_prompt", "Did this article answer your question?", "这篇文章解决了您的问题吗？", "這篇文章解決了您的問題嗎？"),
+    (
+        "votes",
+        "{yes} of {total} found this helpful",
+        "{total} 人中有 {yes} 人觉得有帮助",
+        "{total} 人中有 {yes} 人覺得有幫助",
+    ),
+    (
+        "deflect_prompt",
+        "Did this article answer your question?",
+        "这篇文章解决了您的问题吗？",
+        "這篇文章解決了您的問題嗎？",
+    ),
     ("deflect_button", "Yes, this answered my question", "是的，问题已解决", "是的，問題已解決"),
     ("deflect_thanks_title", "Glad we could help", "很高兴能帮到您", "很高興能幫到您"),
     (
@@ -67,10 +77,20 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("choose_category", "Choose…", "请选择…", "請選擇…"),
     ("continue", "Update the form", "更新表单", "更新表單"),
     ("attachments", "Attachments", "附件", "附件"),
-    ("attachments_hint", "Up to {n} files, {size} each.", "最多 {n} 个文件，每个不超过 {size}。", "最多 {n} 個檔案，每個不超過 {size}。"),
+    (
+        "attachments_hint",
+        "Up to {n} files, {size} each.",
+        "最多 {n} 个文件，每个不超过 {size}。",
+        "最多 {n} 個檔案，每個不超過 {size}。",
+    ),
     ("send", "Submit", "提交", "提交"),
     ("required", "required", "必填", "必填"),
-    ("suggestions", "These articles may answer your question", "这些文章或许能解答您的问题", "這些文章或許能解答您的問題"),
+    (
+        "suggestions",
+        "These articles may answer your question",
+        "这些文章或许能解答您的问题",
+        "這些文章或許能解答您的問題",
+    ),
     ("fix_errors", "Please check the form:", "请检查以下内容：", "請檢查以下內容："),
     ("error_name", "Enter your name.", "请填写姓名。", "請填寫姓名。"),
     ("error_email", "Enter a valid email address.", "请填写有效的邮箱地址。", "請填寫有效的電子郵件地址。"),
@@ -157,7 +177,12 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ),
     ("article_elsewhere", "This article is available in:", "这篇文章有以下语言版本：", "這篇文章有以下語言版本："),
     ("rate_limited_title", "Too many attempts", "操作过于频繁", "操作過於頻繁"),
-    ("rate_limited", "Please wait {seconds} seconds, then try again.", "请等待 {seconds} 秒后再试。", "請等待 {seconds} 秒後再試。"),
+    (
+        "rate_limited",
+        "Please wait {seconds} seconds, then try again.",
+        "请等待 {seconds} 秒后再试。",
+        "請等待 {seconds} 秒後再試。",
+    ),
     ("form_expired_title", "This form has expired", "表单已过期", "表單已過期"),
     (
         "form_expired",
@@ -174,11 +199,17 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
         "服务器出现问题，请稍后再试。",
         "伺服器出現問題，請稍後再試。",
     ),
-    ("spam_rejected", "Your request looked automated and was not sent.", "您的请求疑似自动提交，未被发送。", "您的請求疑似自動提交，未被送出。"),
+    (
+        "spam_rejected",
+        "Your request looked automated and was not sent.",
+        "您的请求疑似自动提交，未被发送。",
+        "您的請求疑似自動提交，未被送出。",
+    ),
 ];
 
 /// The locales the help center speaks, with their names in their own language and their Open Graph form.
-pub const LOCALES: &[(&str, &str, &str)] = &[("zh-CN", "简体中文", "zh_CN"), ("zh-TW", "繁體中文", "zh_TW"), ("en", "English", "en_US")];
+pub const LOCALES: &[(&str, &str, &str)] =
+    &[("zh-CN", "简体中文", "zh_CN"), ("zh-TW", "繁體中文", "zh_TW"), ("en", "English", "en_US")];
 
 type Catalog = BTreeMap<&'static str, &'static str>;
 

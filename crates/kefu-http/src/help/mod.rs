@@ -83,6 +83,7 @@ impl Help {
     fn new() -> Help {
         let mut templates = minijinja::Environment::new();
         templates.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        templates.set_formatter(html_formatter);
         for (name, source) in TEMPLATES {
             // The templates are part of the binary; one that does not parse is a build defect caught by tests.
             if let Err(error) = templates.add_template(name, source) {
@@ -128,6 +129,35 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         .route("/help/{locale}/sign-out", post(portal::sign_out))
         .route("/help/{locale}/{*rest}", get(pages::not_found))
         .layer(Extension(Arc::new(Help::new())))
+}
+
+/// minijinja's formatter, except that HTML escaping leaves `/` alone: URLs in `href`s and meta tags stay
+/// readable (`&#x2f;` is valid but noisy, and crawlers quote it back verbatim). `/` needs no escaping in
+/// text or in quoted attribute values, which is all the templates use.
+fn html_formatter(
+    out: &mut minijinja::Output<'_>,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    match value.as_str() {
+        Some(text) if matches!(state.auto_escape(), minijinja::AutoEscape::Html) && !value.is_safe() => {
+            let mut rest = text;
+            while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+                out.write_str(&rest[..at])?;
+                out.write_str(match rest.as_bytes()[at] {
+                    b'&' => "&amp;",
+                    b'<' => "&lt;",
+                    b'>' => "&gt;",
+                    b'"' => "&quot;",
+                    _ => "&#x27;",
+                })?;
+                rest = &rest[at + 1..];
+            }
+            out.write_str(rest)?;
+            Ok(())
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    }
 }
 
 /// The locale a browser prefers among the help center's, from `Accept-Language` (English if none fits):
@@ -411,7 +441,9 @@ impl Ctx {
         let text = |key: &str| self.settings.get(key).and_then(Value::as_str).map(str::trim).unwrap_or_default();
         let name = Some(text("name")).filter(|name| !name.is_empty()).unwrap_or(self.t("help_center"));
         let color = Some(text("primary_color"))
-            .filter(|color| color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit()))
+            .filter(|color| {
+                color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit())
+            })
             .unwrap_or("#1f6feb");
         let logo = Some(text("logo_url")).filter(|url| url.starts_with("https://") || url.starts_with('/'));
         let css = Some(text("custom_css")).filter(|css| !css.contains('<')).unwrap_or_default();
@@ -464,7 +496,12 @@ impl Ctx {
         if let Value::Object(data) = data {
             context.extend(data);
         }
-        let html = match self.help.templates.get_template(template).and_then(|page| page.render(minijinja::value::Serde(&context))) {
+        let html = match self
+            .help
+            .templates
+            .get_template(template)
+            .and_then(|page| page.render(minijinja::value::Serde(&context)))
+        {
             Ok(html) => html,
             Err(error) => return ApiError::internal(format!("rendering {template}: {error:#}")).into_response(),
         };
@@ -570,6 +607,16 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_str(value).expect("header"));
         preferred_locale(&headers)
+    }
+
+    #[test]
+    fn every_template_parses() {
+        let mut environment = minijinja::Environment::new();
+        for (name, source) in TEMPLATES {
+            if let Err(error) = environment.add_template(name, source) {
+                panic!("{name}: {error:#}");
+            }
+        }
     }
 
     #[test]

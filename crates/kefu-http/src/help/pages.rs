@@ -192,7 +192,8 @@ pub(super) async fn home(ctx: Ctx) -> Response {
                     .collect();
                 let mut group = ctx.category_link(category, articles.len());
                 group["sections"] = json!(sections);
-                group["top"] = json!(articles.iter().take(TOP_ARTICLES).map(|e| ctx.article_link(e)).collect::<Vec<_>>());
+                group["top"] =
+                    json!(articles.iter().take(TOP_ARTICLES).map(|e| ctx.article_link(e)).collect::<Vec<_>>());
                 group["more"] = if articles.len() > TOP_ARTICLES {
                     json!(ctx.fill("see_all", &[("n", &articles.len().to_string())]))
                 } else {

@@ -102,13 +102,14 @@ fn status_key(status: Status) -> &'static str {
 impl Ctx {
     /// The signed-in customer, or a redirect to the sign-in page that comes back here.
     fn signed_in(&self) -> Result<&Customer, Response> {
-        self.customer.as_ref().ok_or_else(|| {
-            self.see_other(&self.url(&format!("/sign-in?next={}", super::encode(&self.path))))
-        })
+        self.customer
+            .as_ref()
+            .ok_or_else(|| self.see_other(&self.url(&format!("/sign-in?next={}", super::encode(&self.path)))))
     }
 
     fn sign_in_page_with(&self, status: StatusCode, email: &str, next: Option<&str>, error: Option<&str>) -> Response {
-        let meta = Meta::page(format!("{} · {}", self.t("sign_in_title"), self.brand()["name"].as_str().unwrap_or_default()));
+        let meta =
+            Meta::page(format!("{} · {}", self.t("sign_in_title"), self.brand()["name"].as_str().unwrap_or_default()));
         let data = json!({
             "page": "sign-in",
             "email": email,
@@ -184,7 +185,11 @@ pub(super) async fn sign_in(ctx: Ctx, form: Result<Form<SignInForm>, FormRejecti
     .await
 }
 
-async fn send_link(ctx: &Ctx, purpose: LinkPurpose, form: Result<Form<EmailForm>, FormRejection>) -> Result<Response, ApiError> {
+async fn send_link(
+    ctx: &Ctx,
+    purpose: LinkPurpose,
+    form: Result<Form<EmailForm>, FormRejection>,
+) -> Result<Response, ApiError> {
     let Form(form) = form.map_err(bad_form)?;
     ctx.check_form(Some(&form.csrf))?;
     let prefix = match purpose {
@@ -194,7 +199,12 @@ async fn send_link(ctx: &Ctx, purpose: LinkPurpose, form: Result<Form<EmailForm>
     match ctx.app().send_portal_link(purpose, &form.email, ctx.locale, &prefix, &ctx.client.to_string()).await {
         Ok(()) => {}
         Err(AppError::Domain(_)) => {
-            return Ok(ctx.sign_in_page_with(StatusCode::UNPROCESSABLE_ENTITY, &form.email, None, Some(ctx.t("error_email"))));
+            return Ok(ctx.sign_in_page_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form.email,
+                None,
+                Some(ctx.t("error_email")),
+            ));
         }
         Err(error) => return Err(error.into()),
     }
@@ -309,7 +319,12 @@ pub(super) async fn set_password(
         let Form(form) = form.map_err(bad_form)?;
         ctx.check_form(Some(&form.csrf))?;
         if form.password != form.password_again {
-            return Ok(set_password_form(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &token, Some(ctx.t("error_password_match"))));
+            return Ok(set_password_form(
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &token,
+                Some(ctx.t("error_password_match")),
+            ));
         }
         match ctx.app().set_password_with_link(&token, &form.password).await {
             Ok(session) => Ok(ctx.start_session(session, None)),
@@ -368,7 +383,8 @@ pub(super) async fn list_requests(ctx: Ctx, query: Result<Query<ListQuery>, Quer
                 })
             })
             .collect();
-        let older = page.next_cursor.map(|cursor| ctx.url(&format!("/requests?cursor={}", super::encode(&cursor.encode()))));
+        let older =
+            page.next_cursor.map(|cursor| ctx.url(&format!("/requests?cursor={}", super::encode(&cursor.encode()))));
         let meta = Meta::page(ctx.t("requests_title"));
         let data = json!({ "page": "requests", "requests": requests, "older": older });
         Ok(ctx.render(StatusCode::OK, "requests.html", meta, data))
@@ -419,7 +435,11 @@ pub(super) async fn show_request(ctx: Ctx, path: Result<Path<RequestPath>, PathR
             })
             .collect();
         let ticket = &request.ticket;
-        let meta = Meta::page(format!("{} · {}", ticket.subject, ctx.fill("request_number", &[("n", &ticket.number.0.to_string())])));
+        let meta = Meta::page(format!(
+            "{} · {}",
+            ticket.subject,
+            ctx.fill("request_number", &[("n", &ticket.number.0.to_string())])
+        ));
         let data = json!({
             "page": "request",
             "subject": ticket.subject,
@@ -475,8 +495,7 @@ pub(super) async fn attachment(ctx: Ctx, path: Result<Path<AttachmentPath>, Path
     };
     ctx.run(async {
         let Path(AttachmentPath { id, attachment }) = path.map_err(bad_path)?;
-        let (record, content) =
-            ctx.app().customer_attachment(customer, TicketId(id), AttachmentId(attachment)).await?;
+        let (record, content) = ctx.app().customer_attachment(customer, TicketId(id), AttachmentId(attachment)).await?;
         Ok(crate::attachments::download_response(&record, content))
     })
     .await

@@ -74,7 +74,12 @@ pub(super) async fn read_multipart(multipart: Result<Multipart, MultipartRejecti
             }
             None => {
                 let text = field.text().await.map_err(multipart_error)?;
-                form.fields.entry(name).or_insert(text);
+                // A repeated field keeps its first non-empty value: a robot that adds its own copy of the
+                // honeypot after the empty one is still caught.
+                let value = form.fields.entry(name).or_default();
+                if value.trim().is_empty() {
+                    *value = text;
+                }
             }
         }
     }
@@ -106,7 +111,8 @@ impl Ctx {
                     .flatten()
                     .map(|key| labels.get(key).map_or(key.as_str(), String::as_str))
                     .collect();
-                let first = problem.fields.iter().flatten().next().map(|key| format!("field-{key}")).unwrap_or_default();
+                let first =
+                    problem.fields.iter().flatten().next().map(|key| format!("field-{key}")).unwrap_or_default();
                 one(&first, self.fill("error_missing_fields", &[("fields", &names.join(", "))]))
             }
             (StatusCode::UNPROCESSABLE_ENTITY, _) => match field.as_str() {
@@ -115,14 +121,16 @@ impl Ctx {
                 "subject" => one("subject", self.t("error_subject").into()),
                 "description" | "body" => one("description", self.t("error_description").into()),
                 "category_id" => one("category_id", self.t("error_category").into()),
-                "attachments" | "attachment_ids" => one(
-                    "attachments",
-                    self.fill("error_too_many_files", &[("n", &MAX_REQUEST_FILES.to_string())]),
-                ),
+                "attachments" | "attachment_ids" => {
+                    one("attachments", self.fill("error_too_many_files", &[("n", &MAX_REQUEST_FILES.to_string())]))
+                }
                 other => {
                     let key = other.strip_prefix("custom_fields.").unwrap_or(other);
                     let label = labels.get(key).map_or(key, String::as_str);
-                    one(&format!("field-{key}"), self.fill("error_field", &[("field", label), ("detail", &problem.detail)]))
+                    one(
+                        &format!("field-{key}"),
+                        self.fill("error_field", &[("field", label), ("detail", &problem.detail)]),
+                    )
                 }
             },
             _ => None,
@@ -139,7 +147,8 @@ impl Ctx {
         let form = self.app().request_form().await?;
         let value = |name: &str| values.get(name).map_or("", String::as_str);
         let selected = value("category_id").parse().ok().map(CategoryId);
-        let error_of = |field: &str| errors.iter().find(|error| error.field == field).map(|error| error.message.clone());
+        let error_of =
+            |field: &str| errors.iter().find(|error| error.field == field).map(|error| error.message.clone());
         let categories: Vec<Value> = form
             .categories
             .iter()
@@ -188,16 +197,14 @@ impl Ctx {
                 ("size", &megabytes(self.app().config().max_attachment_bytes)),
             ]),
         });
-        let meta = Meta::page(format!("{} · {}", self.t("submit_request"), self.brand()["name"].as_str().unwrap_or_default()));
+        let meta =
+            Meta::page(format!("{} · {}", self.t("submit_request"), self.brand()["name"].as_str().unwrap_or_default()));
         Ok(self.render(status, "request_new.html", meta, data))
     }
 }
 
 /// The request form (query parameters refill it, as "Update the form" sends them).
-pub(super) async fn new_request(
-    ctx: Ctx,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Response {
+pub(super) async fn new_request(ctx: Ctx, query: Result<Query<HashMap<String, String>>, QueryRejection>) -> Response {
     ctx.run(async {
         let Query(values) = query.map_err(bad_query)?;
         ctx.request_form(StatusCode::OK, &values, vec![]).await
@@ -243,9 +250,10 @@ pub(super) async fn create_request(ctx: Ctx, multipart: Result<Multipart, Multip
                 }
                 Ok(ctx.see_other(&target))
             }
-            Err(error @ (AppError::RateLimited { .. } | AppError::Store(_) | AppError::Files(_) | AppError::Internal(_))) => {
-                Err(error.into())
-            }
+            Err(
+                error
+                @ (AppError::RateLimited { .. } | AppError::Store(_) | AppError::Files(_) | AppError::Internal(_)),
+            ) => Err(error.into()),
             Err(error) => {
                 let error = ApiError::from(error);
                 let labels: HashMap<String, String> = ctx
@@ -280,7 +288,11 @@ pub(super) async fn request_received(ctx: Ctx, query: Result<Query<ReceivedQuery
             (Some(id), Some(_)) => (ctx.t("view_request"), ctx.url(&format!("/requests/{id}"))),
             _ => (ctx.t("back_home"), ctx.url("")),
         };
-        let text = format!("{} {}", ctx.fill("request_received", &[("n", &number.to_string())]), ctx.t("request_received_more"));
+        let text = format!(
+            "{} {}",
+            ctx.fill("request_received", &[("n", &number.to_string())]),
+            ctx.t("request_received_more")
+        );
         Ok(ctx.message(StatusCode::OK, ctx.t("request_received_title"), &text, Some(link)))
     })
     .await

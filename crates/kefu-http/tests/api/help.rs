@@ -114,7 +114,14 @@ fn names(en: &str, zh_cn: &str, zh_tw: &str) -> std::collections::BTreeMap<Strin
     [("en", en), ("zh-CN", zh_cn), ("zh-TW", zh_tw)].into_iter().map(|(l, n)| (l.to_owned(), n.to_owned())).collect()
 }
 
-async fn save(kb_admin: &Agent, app: &TestApp, category: Option<i64>, status: ArticleStatus, visibility: Visibility, translations: &[(&str, &str, &str)]) -> i64 {
+async fn save(
+    kb_admin: &Agent,
+    app: &TestApp,
+    category: Option<i64>,
+    status: ArticleStatus,
+    visibility: Visibility,
+    translations: &[(&str, &str, &str)],
+) -> i64 {
     let input = ArticleInput {
         category_id: category,
         status,
@@ -131,25 +138,69 @@ async fn seed(app: &TestApp) -> Kb {
     let id = app.create_agent("kb-admin@example.com", Role::Admin, &[], false).await;
     let admin = app.app.active_agent(AgentId(id)).await.expect("agent").expect("active");
     let category = |parent_id, names, position| KbCategory { id: 0, parent_id, names, position };
-    let billing = app.app.save_kb_category(&admin, category(None, names("Billing", "账单与付款", "帳單與付款"), 1)).await;
+    let billing =
+        app.app.save_kb_category(&admin, category(None, names("Billing", "账单与付款", "帳單與付款"), 1)).await;
     let billing = billing.expect("category").id;
-    let invoices = app.app.save_kb_category(&admin, category(Some(billing), names("Invoices", "发票", "發票"), 1)).await;
+    let invoices =
+        app.app.save_kb_category(&admin, category(Some(billing), names("Invoices", "发票", "發票"), 1)).await;
     let invoices = invoices.expect("section").id;
     let published = ArticleStatus::Published;
-    let refund = save(&admin, app, Some(billing), published, Visibility::Public, &[
-        ("en", "How do I get a refund?", "Open **Orders** and choose *Refund*. Refunds reach your card in 3-5 days."),
-        ("zh-CN", "如何申请退款？", "打开**订单**页面，点击申请退款。退款三到五个工作日到账。"),
-        ("zh-TW", "如何申請退款？", "打開**訂單**頁面，點擊申請退款。退款三到五個工作日到帳。"),
-    ])
+    let refund = save(
+        &admin,
+        app,
+        Some(billing),
+        published,
+        Visibility::Public,
+        &[
+            (
+                "en",
+                "How do I get a refund?",
+                "Open **Orders** and choose *Refund*. Refunds reach your card in 3-5 days.",
+            ),
+            ("zh-CN", "如何申请退款？", "打开**订单**页面，点击申请退款。退款三到五个工作日到账。"),
+            ("zh-TW", "如何申請退款？", "打開**訂單**頁面，點擊申請退款。退款三到五個工作日到帳。"),
+        ],
+    )
     .await;
-    save(&admin, app, Some(invoices), published, Visibility::Public, &[
-        ("en", "Download an invoice", "Invoices are under **Orders › Invoice**."),
-        ("zh-CN", "如何开具发票", "在订单详情页点击“开具发票”。"),
-    ])
+    save(
+        &admin,
+        app,
+        Some(invoices),
+        published,
+        Visibility::Public,
+        &[
+            ("en", "Download an invoice", "Invoices are under **Orders › Invoice**."),
+            ("zh-CN", "如何开具发票", "在订单详情页点击“开具发票”。"),
+        ],
+    )
     .await;
-    let draft = save(&admin, app, Some(billing), ArticleStatus::Draft, Visibility::Public, &[("en", "Secret roadmap draft", "refund plans")]).await;
-    let internal = save(&admin, app, Some(billing), published, Visibility::Internal, &[("en", "Internal escalation playbook", "refund escalations")]).await;
-    let archived = save(&admin, app, Some(billing), ArticleStatus::Archived, Visibility::Public, &[("en", "Old refund policy", "refund within a year")]).await;
+    let draft = save(
+        &admin,
+        app,
+        Some(billing),
+        ArticleStatus::Draft,
+        Visibility::Public,
+        &[("en", "Secret roadmap draft", "refund plans")],
+    )
+    .await;
+    let internal = save(
+        &admin,
+        app,
+        Some(billing),
+        published,
+        Visibility::Internal,
+        &[("en", "Internal escalation playbook", "refund escalations")],
+    )
+    .await;
+    let archived = save(
+        &admin,
+        app,
+        Some(billing),
+        ArticleStatus::Archived,
+        Visibility::Public,
+        &[("en", "Old refund policy", "refund within a year")],
+    )
+    .await;
     app.app.index_changes().await.expect("index");
     Kb { admin, billing, invoices, refund, draft, internal, archived }
 }
@@ -168,13 +219,20 @@ api_test!(help_center_pages_render_per_locale_and_never_show_unpublished_article
     en.assert_status(200);
     assert!(en.header("content-type").starts_with("text/html"));
     assert!(en.header("content-security-policy").contains("default-src 'self'"));
-    for text in ["<html lang=\"en\">", "How do I get a refund?", "Billing", "Invoices", "Download an invoice", "Submit a request"] {
+    for text in [
+        "<html lang=\"en\">",
+        "How do I get a refund?",
+        "Billing",
+        "Invoices",
+        "Download an invoice",
+        "Submit a request",
+    ] {
         assert!(en.has(text), "{text} on the English home");
     }
     for hidden in HIDDEN {
         assert!(!en.has(hidden), "{hidden} leaked onto the home page");
     }
-    assert!(en.has(&format!("<link rel=\"canonical\" href=\"{}/help/en\">", app.base)));
+    assert!(en.has(&format!("<link rel=\"canonical\" href=\"{}/help/en\">", app.base)), "{}", en.body);
     assert!(en.has(&format!("<link rel=\"alternate\" hreflang=\"zh-TW\" href=\"{}/help/zh-TW\">", app.base)));
     assert!(en.has("<meta property=\"og:title\""));
     let zh = browser.get("/help/zh-CN").await;
@@ -191,7 +249,10 @@ api_test!(help_center_pages_render_per_locale_and_never_show_unpublished_article
     let miscased = browser.get("/help/zh-cn/search?q=x").await;
     assert_eq!((miscased.status.as_u16(), miscased.location()), (308, "/help/zh-CN/search?q=x".to_owned()));
     let unknown = browser.get("/help/fr").await;
-    assert_eq!((unknown.assert_status(404).error_code(), unknown.header("content-type")), ("route.not_found", "text/html; charset=utf-8"));
+    assert_eq!(
+        (unknown.assert_status(404).error_code(), unknown.header("content-type")),
+        ("route.not_found", "text/html; charset=utf-8")
+    );
     assert_eq!(browser.get("/help/en/nothing/here").await.assert_status(404).error_code(), "route.not_found");
 
     // Articles: clean URLs, the right slug or a permanent redirect to it, meta tags and language links.
@@ -212,7 +273,11 @@ api_test!(help_center_pages_render_per_locale_and_never_show_unpublished_article
     assert_eq!((renamed.status.as_u16(), renamed.location()), (308, format!("{url}?search=5")));
     let chinese = browser.get(&format!("/help/zh-CN/articles/{}", kb.refund)).await;
     assert_eq!(chinese.status.as_u16(), 308);
-    assert!(chinese.location().starts_with(&format!("/help/zh-CN/articles/{}-%E5%A6%82%E4%BD%95", kb.refund)), "{}", chinese.location());
+    assert!(
+        chinese.location().starts_with(&format!("/help/zh-CN/articles/{}-%E5%A6%82%E4%BD%95", kb.refund)),
+        "{}",
+        chinese.location()
+    );
     assert!(browser.get(&chinese.location()).await.assert_status(200).has("三到五个工作日"));
     for id in [kb.draft, kb.internal, kb.archived, 999_999] {
         let hidden = browser.get(&format!("/help/en/articles/{id}")).await;
@@ -229,7 +294,10 @@ api_test!(help_center_pages_render_per_locale_and_never_show_unpublished_article
     assert!(HIDDEN.iter().all(|hidden| !category.has(hidden)));
     let renamed = browser.get(&format!("/help/zh-CN/categories/{}-billing", kb.billing)).await;
     assert_eq!(renamed.status.as_u16(), 308);
-    assert_eq!(browser.get("/help/en/categories/424242-x").await.assert_status(404).error_code(), "kb_category.not_found");
+    assert_eq!(
+        browser.get("/help/en/categories/424242-x").await.assert_status(404).error_code(),
+        "kb_category.not_found"
+    );
     let section = browser.get(&format!("/help/en/categories/{}-invoices", kb.invoices)).await;
     assert!(section.assert_status(200).has("Download an invoice") && !section.has("How do I get a refund?"));
 
@@ -249,7 +317,8 @@ api_test!(help_center_pages_render_per_locale_and_never_show_unpublished_article
     assert!(sitemap.assert_status(200).header("content-type").starts_with("application/xml"));
     assert!(sitemap.has(&format!("<loc>{}{url}</loc>", app.base)));
     assert!(sitemap.has(&format!("hreflang=\"zh-TW\" href=\"{}/help/zh-TW/articles/{}-", app.base, kb.refund)));
-    assert_eq!(sitemap.body.matches("/articles/").count(), 5 + 3 + 2 * 2, "{}", sitemap.body);
+    // Five translations, each listing its article's translations (itself included) as alternates.
+    assert_eq!(sitemap.body.matches("/articles/").count(), 5 + 3 * 3 + 2 * 2, "{}", sitemap.body);
     for id in [kb.draft, kb.internal, kb.archived] {
         assert!(!sitemap.has(&format!("/articles/{id}-")), "article {id} in the sitemap");
     }
@@ -279,20 +348,33 @@ api_test!(feedback_clicks_and_deflections_are_recorded, |app: &TestApp| async mo
     let translation_id: i64 = translation.parse().expect("id");
 
     let voted = browser
-        .post(&format!("{url}/feedback"), &[("csrf", &csrf), ("translation", &translation), ("helpful", "no"), ("comment", "Too short")])
+        .post(
+            &format!("{url}/feedback"),
+            &[("csrf", &csrf), ("translation", &translation), ("helpful", "no"), ("comment", "Too short")],
+        )
         .await;
     assert_eq!((voted.status.as_u16(), voted.location()), (303, format!("/help/en/articles/{}?voted=1", kb.refund)));
     assert_eq!(app.app.feedback_counts(&[translation_id]).await.expect("counts")[&translation_id], (0, 1));
     let again = browser.get(&voted.location()).await;
     let thanked = browser.get(&again.location()).await;
-    assert!(thanked.has("Thank you for your feedback!") && thanked.has("0 of 1 found this helpful"), "{}", thanked.body);
+    assert!(
+        thanked.has("Thank you for your feedback!") && thanked.has("0 of 1 found this helpful"),
+        "{}",
+        thanked.body
+    );
 
     // A post without the token, with another browser's token, or from another site is refused.
     let fields = [("translation", translation.as_str()), ("helpful", "yes")];
-    assert_eq!(browser.post(&format!("{url}/feedback"), &fields).await.assert_status(403).error_code(), "help.form_expired");
+    assert_eq!(
+        browser.post(&format!("{url}/feedback"), &fields).await.assert_status(403).error_code(),
+        "help.form_expired"
+    );
     let stranger = Browser::new(app);
     let borrowed = [("csrf", csrf.as_str()), ("translation", translation.as_str()), ("helpful", "yes")];
-    assert_eq!(stranger.post(&format!("{url}/feedback"), &borrowed).await.assert_status(403).error_code(), "help.form_expired");
+    assert_eq!(
+        stranger.post(&format!("{url}/feedback"), &borrowed).await.assert_status(403).error_code(),
+        "help.form_expired"
+    );
     let cross_site = browser
         .http
         .post(format!("{}{url}/feedback", app.base))
@@ -304,7 +386,10 @@ api_test!(feedback_clicks_and_deflections_are_recorded, |app: &TestApp| async mo
     assert_eq!(cross_site.status().as_u16(), 403);
     assert_eq!(app.app.feedback_counts(&[translation_id]).await.expect("counts")[&translation_id], (0, 1));
     let bad = [("csrf", csrf.as_str()), ("translation", translation.as_str()), ("helpful", "maybe")];
-    assert_eq!(browser.post(&format!("{url}/feedback"), &bad).await.assert_status(422).error_code(), "validation.invalid");
+    assert_eq!(
+        browser.post(&format!("{url}/feedback"), &bad).await.assert_status(422).error_code(),
+        "validation.invalid"
+    );
 
     // A search result goes through the click redirect; the article then offers "this answered my question".
     let results = browser.get("/help/en/search?q=refund").await;
@@ -324,9 +409,18 @@ api_test!(feedback_clicks_and_deflections_are_recorded, |app: &TestApp| async mo
     let search = between(&click, "search=", "&").expect("search id").to_owned();
     let landed = browser.get(&browser.get(&click).await.location()).await;
     let translation = between(&landed.body, "data-test-article=\"", "\"").expect("translation").to_owned();
-    let slug = between(&landed.body, "<form method=\"post\" action=\"", "/feedback\"").expect("feedback form").to_owned();
-    let vote = [("csrf", csrf.as_str()), ("translation", translation.as_str()), ("helpful", "yes"), ("search", search.as_str())];
-    browser.post(&format!("{slug}/feedback"), &vote).await.assert_status(303);
+    // The page arrived at from a search also has a "this answered my question" form: take the feedback one.
+    let feedback = landed.body.find("/feedback\"").expect("feedback form");
+    let action = landed.body[..feedback].rfind("action=\"").expect("form action") + "action=\"".len();
+    let slug = landed.body[action..feedback].to_owned();
+    let vote = [
+        ("csrf", csrf.as_str()),
+        ("translation", translation.as_str()),
+        ("helpful", "yes"),
+        ("search", search.as_str()),
+    ];
+    let voted = browser.post(&format!("{slug}/feedback"), &vote).await;
+    assert_eq!(voted.status.as_u16(), 303, "{slug}: {}", voted.body);
 
     let stats = app.app.search_analytics(&kb.admin, 1).await.expect("stats");
     assert_eq!((stats.searches, stats.clicks, stats.deflections), (2, 2, 2));
@@ -339,7 +433,8 @@ api_test!(suggestions_while_typing_show_published_articles_only, |app: &TestApp|
     let anonymous = app.anonymous();
     let english = anonymous.get("/help/api/suggest?locale=en&q=refund").await;
     let body = english.assert_status(200).clone();
-    let titles: Vec<&str> = body["articles"].as_array().expect("articles").iter().filter_map(|a| a["title"].as_str()).collect();
+    let titles: Vec<&str> =
+        body["articles"].as_array().expect("articles").iter().filter_map(|a| a["title"].as_str()).collect();
     assert_eq!(titles, ["How do I get a refund?"], "{body}");
     let search_id = body["search_id"].as_i64().expect("a logged search");
     assert_eq!(
@@ -365,7 +460,8 @@ async fn custom_field_category(app: &TestApp) -> (crate::harness::Client, i64) {
         .post("/api/v1/custom-fields", json!({ "key": "order_id", "label": "Order number", "field_type": "text" }))
         .await
         .assert_status(201);
-    let category = admin.post("/api/v1/categories", json!({ "name": "Refunds", "required_fields": ["order_id"] })).await;
+    let category =
+        admin.post("/api/v1/categories", json!({ "name": "Refunds", "required_fields": ["order_id"] })).await;
     let category = category.assert_status(201)["id"].as_i64().expect("id");
     (admin, category)
 }
@@ -402,10 +498,18 @@ api_test!(the_request_form_opens_a_web_ticket_with_its_required_fields_and_files
     let csrf = form.csrf();
 
     // A missing required field brings the form back, filled in, saying what to fix.
-    let refused = browser.post_multipart("/help/en/requests", request_form(&csrf, "li.lei@example.com", "Broken cup", category, "")).await;
-    assert!(refused.assert_status(422).has("data-test-errors") && refused.has("Fill in: Order number"), "{}", refused.body);
+    let refused = browser
+        .post_multipart("/help/en/requests", request_form(&csrf, "li.lei@example.com", "Broken cup", category, ""))
+        .await;
+    assert!(
+        refused.assert_status(422).has("data-test-errors") && refused.has("Fill in: Order number"),
+        "{}",
+        refused.body
+    );
     assert!(refused.has("value=\"Broken cup\"") && refused.has("It arrived broken."));
-    let bad_email = browser.post_multipart("/help/en/requests", request_form(&csrf, "not-an-email", "Broken cup", category, "A-1")).await;
+    let bad_email = browser
+        .post_multipart("/help/en/requests", request_form(&csrf, "not-an-email", "Broken cup", category, "A-1"))
+        .await;
     assert!(bad_email.assert_status(422).has("Enter a valid email address."));
     let too_big = request_form(&csrf, "li.lei@example.com", "Broken cup", category, "A-1")
         .part("attachments", Part::bytes(vec![b'x'; 65 * 1024]).file_name("huge.bin"));
@@ -422,16 +526,23 @@ api_test!(the_request_form_opens_a_web_ticket_with_its_required_fields_and_files
     assert!(browser.get(&created.location()).await.has(&format!("Your request #{number} has been received.")));
 
     let tickets = admin.get("/api/v1/tickets").await.assert_status(200).clone();
-    let ticket = tickets["items"].as_array().expect("items").iter().find(|t| t["number"] == number).expect("the ticket").clone();
+    let ticket =
+        tickets["items"].as_array().expect("items").iter().find(|t| t["number"] == number).expect("the ticket").clone();
     assert_eq!((ticket["channel"].clone(), ticket["status"].clone()), (json!("web"), json!("new")));
-    assert_eq!((ticket["category_id"].clone(), ticket["custom_fields"].clone()), (json!(category), json!({ "order_id": "A-100" })));
+    assert_eq!(
+        (ticket["category_id"].clone(), ticket["custom_fields"].clone()),
+        (json!(category), json!({ "order_id": "A-100" }))
+    );
     assert_eq!(ticket["tags"], json!(["web_form"]), "the triggers ran on the new ticket");
     let customer = admin.get(&format!("/api/v1/customers/{}", ticket["requester_id"])).await.assert_status(200).clone();
     assert_eq!(customer["name"], "Li Lei");
     assert!(customer.to_string().contains("li.lei@example.com"), "{customer}");
     let messages = admin.get(&format!("/api/v1/tickets/{}/messages", ticket["id"])).await.assert_status(200).clone();
     let first = &messages["items"][0];
-    assert_eq!((first["body"].clone(), first["author"]["kind"].clone(), first["internal"].clone()), (json!("It arrived broken."), json!("customer"), json!(false)));
+    assert_eq!(
+        (first["body"].clone(), first["author"]["kind"].clone(), first["internal"].clone()),
+        (json!("It arrived broken."), json!("customer"), json!(false))
+    );
     let files = first["attachments"].as_array().expect("attachments");
     assert_eq!(files.len(), 1, "the empty file input is skipped");
     assert_eq!(files[0]["filename"], "杯子.png");
@@ -445,18 +556,28 @@ api_test!(the_request_form_opens_a_web_ticket_with_its_required_fields_and_files
     let stray = request_form(&csrf, "li.lei@example.com", "Other", category, "A-1").text("field.secret", "x");
     assert_eq!(browser.post_multipart("/help/en/requests", stray).await.status.as_u16(), 422);
     let unknown = request_form(&csrf, "li.lei@example.com", "Other", 987_654, "A-1");
-    assert!(browser.post_multipart("/help/en/requests", unknown).await.assert_status(422).has("Choose a category from the list."));
+    assert!(
+        browser
+            .post_multipart("/help/en/requests", unknown)
+            .await
+            .assert_status(422)
+            .has("Choose a category from the list.")
+    );
 });
 
 api_test!(the_request_form_turns_away_robots_and_floods, |app: &TestApp| async move {
     let (admin, category) = custom_field_category(app).await;
     let browser = Browser::new(app);
     let csrf = browser.get("/help/en/requests/new").await.csrf();
-    let robot = request_form(&csrf, "bot@example.com", "Cheap pills", category, "1").text("website", "http://spam.example");
+    let robot =
+        request_form(&csrf, "bot@example.com", "Cheap pills", category, "1").text("website", "http://spam.example");
     let refused = browser.post_multipart("/help/en/requests", robot).await;
     assert_eq!(refused.assert_status(400).error_code(), "help.spam_rejected");
     let no_token = request_form("", "li@example.com", "Hello", category, "1");
-    assert_eq!(browser.post_multipart("/help/en/requests", no_token).await.assert_status(403).error_code(), "help.form_expired");
+    assert_eq!(
+        browser.post_multipart("/help/en/requests", no_token).await.assert_status(403).error_code(),
+        "help.form_expired"
+    );
     let not_multipart = browser.post("/help/en/requests", &[("csrf", &csrf)]).await;
     assert_eq!(not_multipart.assert_status(400).error_code(), "request.invalid_multipart");
 
@@ -464,11 +585,15 @@ api_test!(the_request_form_turns_away_robots_and_floods, |app: &TestApp| async m
         let form = request_form(&csrf, "flood@example.com", &format!("Request {n}"), category, "1");
         browser.post_multipart("/help/en/requests", form).await.assert_status(303);
     }
-    let limited = browser.post_multipart("/help/en/requests", request_form(&csrf, "flood@example.com", "Once more", category, "1")).await;
+    let limited = browser
+        .post_multipart("/help/en/requests", request_form(&csrf, "flood@example.com", "Once more", category, "1"))
+        .await;
     assert_eq!(limited.assert_status(429).error_code(), "request.rate_limited");
     assert!(limited.header("retry-after").parse::<u64>().is_ok_and(|seconds| seconds > 0 && seconds <= 600));
     // The address is spent too: another email from it waits as well.
-    let other = browser.post_multipart("/help/en/requests", request_form(&csrf, "other@example.com", "Hi", category, "1")).await;
+    let other = browser
+        .post_multipart("/help/en/requests", request_form(&csrf, "other@example.com", "Hi", category, "1"))
+        .await;
     assert_eq!(other.assert_status(429).error_code(), "request.rate_limited");
     let tickets = admin.get("/api/v1/tickets").await.assert_status(200).clone();
     assert_eq!(tickets["items"].as_array().map(Vec::len), Some(5), "only the five accepted requests became tickets");
@@ -489,29 +614,45 @@ api_test!(customers_sign_in_by_link_or_password_and_see_only_their_own_requests,
     let (sink_port, sink) = smtp_sink().await;
     let admin = app.agent("admin@example.com", Role::Admin).await;
     admin
-        .post("/api/v1/mailboxes", json!({ "address": "support@kefu.example", "name": "Support",
-            "smtp": { "host": "127.0.0.1", "port": sink_port, "security": "none" } }))
+        .post(
+            "/api/v1/mailboxes",
+            json!({ "address": "support@kefu.example", "name": "Support",
+            "smtp": { "host": "127.0.0.1", "port": sink_port, "security": "none" } }),
+        )
         .await
         .assert_status(201);
     let mine = admin
         .create_ticket("My parcel is late", "wang@example.com", json!({ "message": { "body": "Where is it?" } }))
         .await;
     let mine_id = mine["id"].as_i64().expect("id");
-    admin.post(&format!("/api/v1/tickets/{mine_id}/messages"), json!({ "body": "VIP, be gentle", "internal": true })).await.assert_status(201);
-    admin.post(&format!("/api/v1/tickets/{mine_id}/messages"), json!({ "body": "It ships tomorrow." })).await.assert_status(201);
+    admin
+        .post(&format!("/api/v1/tickets/{mine_id}/messages"), json!({ "body": "VIP, be gentle", "internal": true }))
+        .await
+        .assert_status(201);
+    admin
+        .post(&format!("/api/v1/tickets/{mine_id}/messages"), json!({ "body": "It ships tomorrow." }))
+        .await
+        .assert_status(201);
     admin.patch(&format!("/api/v1/tickets/{mine_id}"), json!({ "status": "pending" })).await.assert_status(200);
     let other = admin.create_ticket("Someone else's problem", "zhao@example.com", json!({})).await;
 
     let browser = Browser::new(app);
     let guarded = browser.get("/help/en/requests").await;
-    assert_eq!((guarded.status.as_u16(), guarded.location()), (303, "/help/en/sign-in?next=%2Fhelp%2Fen%2Frequests".to_owned()));
+    assert_eq!(
+        (guarded.status.as_u16(), guarded.location()),
+        (303, "/help/en/sign-in?next=%2Fhelp%2Fen%2Frequests".to_owned())
+    );
     let sign_in = browser.get("/help/en/sign-in").await;
     let csrf = sign_in.csrf();
     let sent = browser.post("/help/en/sign-in/link", &[("csrf", &csrf), ("email", "Wang@Example.com")]).await;
     assert!(sent.assert_status(200).has("Check your email"));
     let nobody = browser.post("/help/en/sign-in/link", &[("csrf", &csrf), ("email", "nobody@example.com")]).await;
     assert!(nobody.assert_status(200).has("Check your email"), "the same answer for an unknown address");
-    assert_eq!(app.app.send_due_mail(Duration::from_secs(10)).await.expect("send"), 1, "one mail, to the customer only");
+    assert_eq!(
+        app.app.send_due_mail(Duration::from_secs(10)).await.expect("send"),
+        1,
+        "one mail, to the customer only"
+    );
     let link = link_in_mail(&sink, "wang@example.com", "/help/en/sign-in/link/");
 
     let confirm = browser.get(&link).await;
@@ -519,7 +660,10 @@ api_test!(customers_sign_in_by_link_or_password_and_see_only_their_own_requests,
     let signed_in = browser.post(&link, &[("csrf", &csrf)]).await;
     assert_eq!((signed_in.status.as_u16(), signed_in.location()), (303, "/help/en/requests".to_owned()));
     let cookie = signed_in.header("set-cookie").to_owned();
-    assert!(cookie.starts_with("kefu_customer=") && cookie.contains("HttpOnly") && cookie.contains("Path=/help"), "{cookie}");
+    assert!(
+        cookie.starts_with("kefu_customer=") && cookie.contains("HttpOnly") && cookie.contains("Path=/help"),
+        "{cookie}"
+    );
     let session = between(&cookie, "kefu_customer=", ";").expect("session").to_owned();
     let reused = browser.post(&link, &[("csrf", &csrf)]).await;
     assert!(reused.assert_status(404).has("This link no longer works"), "a link works once");
@@ -546,25 +690,34 @@ api_test!(customers_sign_in_by_link_or_password_and_see_only_their_own_requests,
     }
 
     // A reply is a customer message: the pending ticket reopens; files come along and can be fetched back.
-    let reply = Form::new()
-        .text("csrf", csrf.clone())
-        .text("body", "Thanks, I will wait.")
-        .part("attachments", Part::bytes(b"receipt".to_vec()).file_name("receipt.txt").mime_str("text/plain").expect("mime"));
+    let reply = Form::new().text("csrf", csrf.clone()).text("body", "Thanks, I will wait.").part(
+        "attachments",
+        Part::bytes(b"receipt".to_vec()).file_name("receipt.txt").mime_str("text/plain").expect("mime"),
+    );
     let replied = browser.post_multipart(&format!("/help/en/requests/{mine_id}/reply"), reply).await;
     assert_eq!(replied.status.as_u16(), 303, "{}", replied.body);
     let ticket = admin.get(&format!("/api/v1/tickets/{mine_id}")).await.assert_status(200).clone();
     assert_eq!(ticket["status"], "open");
     let messages = admin.get(&format!("/api/v1/tickets/{mine_id}/messages")).await.assert_status(200).clone();
     let last = messages["items"].as_array().and_then(|items| items.last()).expect("last").clone();
-    assert_eq!((last["body"].clone(), last["author"]["kind"].clone()), (json!("Thanks, I will wait."), json!("customer")));
+    assert_eq!(
+        (last["body"].clone(), last["author"]["kind"].clone()),
+        (json!("Thanks, I will wait."), json!("customer"))
+    );
     let page = browser.get(&format!("/help/en/requests/{mine_id}")).await;
     let file = between(&page.body, "<ul class=\"files\"><li><a href=\"", "\"").expect("a file link").to_owned();
     let download = browser.get(&file).await;
-    assert_eq!((download.assert_status(200).body.as_str(), download.header("x-content-type-options")), ("receipt", "nosniff"));
+    assert_eq!(
+        (download.assert_status(200).body.as_str(), download.header("x-content-type-options")),
+        ("receipt", "nosniff")
+    );
     let empty = Form::new().text("csrf", csrf.clone()).text("body", "  ");
     assert_eq!(browser.post_multipart(&format!("/help/en/requests/{mine_id}/reply"), empty).await.status.as_u16(), 422);
     let foreign = Form::new().text("csrf", csrf.clone()).text("body", "hijack");
-    assert_eq!(browser.post_multipart(&format!("/help/en/requests/{}/reply", other["id"]), foreign).await.status.as_u16(), 404);
+    assert_eq!(
+        browser.post_multipart(&format!("/help/en/requests/{}/reply", other["id"]), foreign).await.status.as_u16(),
+        404
+    );
 
     // Sign out, then set a password by an emailed link and sign in with it.
     browser.post("/help/en/sign-out", &[("csrf", &csrf)]).await.assert_status(303);
@@ -573,20 +726,30 @@ api_test!(customers_sign_in_by_link_or_password_and_see_only_their_own_requests,
     app.app.send_due_mail(Duration::from_secs(10)).await.expect("send");
     let link = link_in_mail(&sink, "wang@example.com", "/help/en/password/");
     assert!(browser.get(&link).await.assert_status(200).has("name=\"password_again\""));
-    let mismatch = browser.post(&link, &[("csrf", &csrf), ("password", "a long password 1"), ("password_again", "another")]).await;
+    let mismatch =
+        browser.post(&link, &[("csrf", &csrf), ("password", "a long password 1"), ("password_again", "another")]).await;
     assert!(mismatch.assert_status(422).has("The two passwords differ."));
     let short = browser.post(&link, &[("csrf", &csrf), ("password", "short"), ("password_again", "short")]).await;
     assert!(short.assert_status(422).has("at least 10 characters"));
-    let set = browser.post(&link, &[("csrf", &csrf), ("password", "a long password 1"), ("password_again", "a long password 1")]).await;
+    let set = browser
+        .post(&link, &[("csrf", &csrf), ("password", "a long password 1"), ("password_again", "a long password 1")])
+        .await;
     assert_eq!((set.status.as_u16(), set.location()), (303, "/help/en/requests".to_owned()));
     browser.post("/help/en/sign-out", &[("csrf", &csrf)]).await.assert_status(303);
-    let wrong = browser.post("/help/en/sign-in", &[("csrf", &csrf), ("email", "wang@example.com"), ("password", "wrong password!")]).await;
+    let wrong = browser
+        .post("/help/en/sign-in", &[("csrf", &csrf), ("email", "wang@example.com"), ("password", "wrong password!")])
+        .await;
     assert!(wrong.assert_status(401).has("The email or password is wrong."));
-    let stranger = browser.post("/help/en/sign-in", &[("csrf", &csrf), ("email", "zhao@example.com"), ("password", "a long password 1")]).await;
+    let stranger = browser
+        .post("/help/en/sign-in", &[("csrf", &csrf), ("email", "zhao@example.com"), ("password", "a long password 1")])
+        .await;
     assert_eq!(stranger.status.as_u16(), 401, "a customer without a password cannot sign in with one");
     let next = format!("/help/en/requests/{mine_id}");
     let right = browser
-        .post("/help/en/sign-in", &[("csrf", &csrf), ("email", "wang@example.com"), ("password", "a long password 1"), ("next", &next)])
+        .post(
+            "/help/en/sign-in",
+            &[("csrf", &csrf), ("email", "wang@example.com"), ("password", "a long password 1"), ("next", &next)],
+        )
         .await;
     assert_eq!((right.status.as_u16(), right.location()), (303, next.clone()));
     assert!(browser.get(&next).await.assert_status(200).has("Thanks, I will wait."));
@@ -596,8 +759,11 @@ api_test!(sign_in_links_expire_after_fifteen_minutes, Options::manual_clock(), |
     let (sink_port, sink) = smtp_sink().await;
     let admin = app.agent("admin@example.com", Role::Admin).await;
     admin
-        .post("/api/v1/mailboxes", json!({ "address": "support@kefu.example", "name": "Support",
-            "smtp": { "host": "127.0.0.1", "port": sink_port, "security": "none" } }))
+        .post(
+            "/api/v1/mailboxes",
+            json!({ "address": "support@kefu.example", "name": "Support",
+            "smtp": { "host": "127.0.0.1", "port": sink_port, "security": "none" } }),
+        )
         .await
         .assert_status(201);
     admin.create_ticket("Hello", "late@example.com", json!({})).await;
