@@ -100,11 +100,12 @@ fn status_key(status: Status) -> &'static str {
 }
 
 impl Ctx {
-    /// The signed-in customer, or a redirect to the sign-in page that comes back here.
-    fn signed_in(&self) -> Result<&Customer, Response> {
+    /// The signed-in customer, or a redirect to the sign-in page that comes back here (boxed: a response is
+    /// large next to a reference).
+    fn signed_in(&self) -> Result<&Customer, Box<Response>> {
         self.customer
             .as_ref()
-            .ok_or_else(|| self.see_other(&self.url(&format!("/sign-in?next={}", super::encode(&self.path)))))
+            .ok_or_else(|| Box::new(self.see_other(&self.url(&format!("/sign-in?next={}", super::encode(&self.path))))))
     }
 
     fn sign_in_page_with(&self, status: StatusCode, email: &str, next: Option<&str>, error: Option<&str>) -> Response {
@@ -357,7 +358,7 @@ pub(super) async fn sign_out(ctx: Ctx, form: Result<Form<TokenForm>, FormRejecti
 pub(super) async fn list_requests(ctx: Ctx, query: Result<Query<ListQuery>, QueryRejection>) -> Response {
     let customer = match ctx.signed_in() {
         Ok(customer) => customer,
-        Err(redirect) => return redirect,
+        Err(redirect) => return *redirect,
     };
     ctx.run(async {
         let Query(ListQuery { cursor }) = query.map_err(bad_query)?;
@@ -396,7 +397,7 @@ pub(super) async fn list_requests(ctx: Ctx, query: Result<Query<ListQuery>, Quer
 pub(super) async fn show_request(ctx: Ctx, path: Result<Path<RequestPath>, PathRejection>) -> Response {
     let customer = match ctx.signed_in() {
         Ok(customer) => customer,
-        Err(redirect) => return redirect,
+        Err(redirect) => return *redirect,
     };
     ctx.run(async {
         let Path(RequestPath { id }) = path.map_err(bad_path)?;
@@ -465,7 +466,7 @@ pub(super) async fn reply(
 ) -> Response {
     let customer = match ctx.signed_in() {
         Ok(customer) => customer,
-        Err(redirect) => return redirect,
+        Err(redirect) => return *redirect,
     };
     ctx.run(async {
         let Path(RequestPath { id }) = path.map_err(bad_path)?;
@@ -491,7 +492,7 @@ pub(super) async fn reply(
 pub(super) async fn attachment(ctx: Ctx, path: Result<Path<AttachmentPath>, PathRejection>) -> Response {
     let customer = match ctx.signed_in() {
         Ok(customer) => customer,
-        Err(redirect) => return redirect,
+        Err(redirect) => return *redirect,
     };
     ctx.run(async {
         let Path(AttachmentPath { id, attachment }) = path.map_err(bad_path)?;

@@ -35,6 +35,9 @@ pub struct HelpEntry {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A help-center entry as selected: translation id, article id, category id, locale, title, updated at.
+type HelpEntryRow = (i64, i64, Option<i64>, String, String, DateTime<Utc>);
+
 impl<C: ConnectionTrait> Repo<'_, C> {
     /// Every published public article translation (in one locale, or all), without bodies: one join.
     pub async fn help_entries(&self, locale: Option<&str>) -> Result<Vec<HelpEntry>> {
@@ -56,7 +59,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         if let Some(locale) = locale {
             select = select.filter(kb_translation::Column::Locale.eq(locale));
         }
-        let rows: Vec<(i64, i64, Option<i64>, String, String, DateTime<Utc>)> =
+        let rows: Vec<HelpEntryRow> =
             select.order_by_asc(kb_translation::Column::Id).into_tuple().all(self.conn).await?;
         Ok(rows
             .into_iter()
