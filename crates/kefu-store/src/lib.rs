@@ -36,6 +36,7 @@ mod repo;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use repo::HelpEntry;
 pub use repo::{
     AUTOMATION, CalendarRecord, MacroRecord, NotificationRecord, RuleRecord, SlaPolicyRecord, TRIGGER, TicketSlaRecord,
     ViewRecord, WebhookDelivery,
@@ -45,7 +46,6 @@ pub use repo::{
     NewAttachment, NewCustomer, OutboxRow, Page, TicketFilter, TicketSort, Visibility,
 };
 pub use repo::{ArticleFilter, RevisionRecord, SearchStats, TranslationText};
-pub use repo::HelpEntry;
 pub use repo::{
     InboundFilter, InboundMailRecord, MailMessageRecord, MailServerSettings, MailboxRecord, OutboundMailRecord,
 };

@@ -209,7 +209,11 @@ async fn import_survives_sigkill(database_url: Option<String>, count: usize) {
     let failed = kefu_store::InboundFilter { mailbox_id: Some(mailbox_id), status: Some("failed".into()) };
     let failures = store.repo().list_inbound(&failed, 10, None).await.expect("failures").items;
     let errors: Vec<_> = failures.iter().map(|row| (row.header_message_id.clone(), row.error.clone())).collect();
-    assert_eq!(counts, vec![("processed".to_owned(), count as i64)], "every message stored once and processed: {errors:?}");
+    assert_eq!(
+        counts,
+        vec![("processed".to_owned(), count as i64)],
+        "every message stored once and processed: {errors:?}"
+    );
     let (messages, distinct) = store.repo().mail_message_counts(mailbox_id, "inbound").await.expect("messages");
     assert_eq!((messages, distinct), (count as i64, count as i64), "one ticket message per Message-ID");
     store.close().await;
