@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Ticket } from '../api/client';
-import { combine, matches, toParams, upsert, viewQuery } from './views';
+import { combine, matches, serverFiltered, toParams, upsert, viewQuery } from './views';
 
 function ticket(id: number, extra: Partial<Ticket> = {}): Ticket {
   return {
@@ -55,5 +55,17 @@ describe('views', () => {
     expect(upsert(list, ticket(3, { status: 'solved' }), query, 7, false).map((t) => t.id)).toEqual([5, 1]);
     expect(upsert(list, ticket(0), query, 7, false).map((t) => t.id)).toEqual([5, 3, 1]);
     expect(upsert(list, ticket(0), query, 7, true).map((t) => t.id)).toEqual([5, 3, 1, 0]);
+  });
+
+  it('asks the server for tickets breaching SLA within the hour', () => {
+    const breaching = viewQuery('breaching')!;
+    const now = Date.parse('2026-03-01T08:00:00Z');
+    expect(toParams(breaching, now)).toEqual({
+      status: 'new,open,pending,on_hold',
+      sla_due_before: '2026-03-01T09:00:00.000Z',
+    });
+    expect(serverFiltered(breaching)).toBe(true);
+    expect(serverFiltered(viewQuery('open')!)).toBe(false);
+    expect(toParams(combine(breaching, { tag: 'vip' }), now).tag).toBe('vip');
   });
 });

@@ -2,7 +2,7 @@
 // updates use to decide whether a changed ticket belongs in the list on screen.
 import type { Status, Ticket } from '../api/client';
 
-export type ViewId = 'mine' | 'unassigned' | 'open' | 'pending' | 'solved' | 'all';
+export type ViewId = 'mine' | 'unassigned' | 'open' | 'breaching' | 'pending' | 'solved' | 'all';
 export type Sort = '-updated_at' | 'updated_at' | '-created_at' | 'created_at';
 
 /** The query a list shows: a view plus the filters an agent added. */
@@ -13,6 +13,8 @@ export interface TicketQuery {
   /** `none` or a group id. */
   group?: string;
   tag?: string;
+  /** Only tickets whose next SLA deadline is within this many minutes (or already past and still running). */
+  slaDueWithinMinutes?: number;
   sort?: Sort;
 }
 
@@ -22,6 +24,7 @@ export const VIEWS: { id: ViewId; query: TicketQuery }[] = [
   { id: 'mine', query: { status: OPEN, assignee: 'me' } },
   { id: 'unassigned', query: { status: ['new', 'open'], assignee: 'none' } },
   { id: 'open', query: { status: OPEN } },
+  { id: 'breaching', query: { status: OPEN, slaDueWithinMinutes: 60 } },
   { id: 'pending', query: { status: ['pending', 'on_hold'] } },
   { id: 'solved', query: { status: ['solved'] } },
   { id: 'all', query: {} },
@@ -41,18 +44,28 @@ export function combine(view: TicketQuery, filters: TicketQuery): TicketQuery {
   return combined;
 }
 
-/** The API query parameters for a ticket query (list and count share them). */
-export function toParams(query: TicketQuery): Record<string, string> {
+/** The API query parameters for a ticket query (list and count share them), SLA windows counted from `now`. */
+export function toParams(query: TicketQuery, now: number = Date.now()): Record<string, string> {
   const params: Record<string, string> = {};
   if (query.status?.length) params.status = query.status.join(',');
   if (query.assignee) params.assignee = query.assignee;
   if (query.group) params.group = query.group;
   if (query.tag) params.tag = query.tag;
+  if (query.slaDueWithinMinutes !== undefined)
+    params.sla_due_before = new Date(now + query.slaDueWithinMinutes * 60_000).toISOString();
   if (query.sort) params.sort = query.sort;
   return params;
 }
 
-/** Whether a ticket belongs in a list with this query, for the agent `me`. */
+/**
+ * Whether only the server can tell which tickets belong in the list: tickets carry no SLA due times, so an
+ * SLA window is evaluated by reloading, not by `matches`.
+ */
+export function serverFiltered(query: TicketQuery): boolean {
+  return query.slaDueWithinMinutes !== undefined;
+}
+
+/** Whether a ticket belongs in a list with this query, for the agent `me` (SLA windows aside). */
 export function matches(ticket: Ticket, query: TicketQuery, me: number): boolean {
   if (ticket.merged_into_id !== null && ticket.merged_into_id !== undefined && !query.status?.includes('closed'))
     if (query.status?.length) return false;

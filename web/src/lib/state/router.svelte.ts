@@ -8,7 +8,19 @@ export type Route =
   | { name: 'kb'; section: KbSection; id?: number }
   | { name: 'not_found' };
 
-export const ADMIN_SECTIONS = ['agents', 'groups', 'roles', 'fields', 'categories', 'macros'] as const;
+export const ADMIN_SECTIONS = [
+  'agents',
+  'groups',
+  'roles',
+  'fields',
+  'categories',
+  'macros',
+  'mailboxes',
+  'calendars',
+  'sla',
+  'triggers',
+  'automations',
+] as const;
 export type AdminSection = (typeof ADMIN_SECTIONS)[number];
 
 /** The knowledge base's screens: `/kb` (articles), `/kb/articles/new`, `/kb/articles/12`, and the rest by name. */
