@@ -21,4 +21,5 @@ it('schema.ts is generated from the current OpenAPI snapshot', () => {
   const fresh = readFileSync(out, 'utf8');
   const committed = readFileSync(join(web, 'src', 'lib', 'api', 'schema.ts'), 'utf8');
   expect(committed === fresh, 'schema.ts is stale: run `npm run gen:api` in web/').toBe(true);
-});
+  // Generating takes a few seconds, more on a busy two-core machine than vitest's default 5 s.
+}, 60_000);
