@@ -137,10 +137,23 @@ test('a mailbox is edited on a phone and its password never comes back', async (
   expect(stored.imap).toMatchObject({ host: 'imap.e2e.example', password_set: true });
   expect(JSON.stringify(stored)).not.toContain(secret);
 
+  // A message without a sender fails and stays visible with its error; Retry processes it again.
+  const { cookie, csrf } = admin as unknown as { cookie: string; csrf: string };
+  const imported = await fetch(`${baseUrl()}/api/v1/mailboxes/${mailbox.id}/raw`, {
+    method: 'POST',
+    headers: { Cookie: cookie, 'X-CSRF-Token': csrf, 'Content-Type': 'message/rfc822' },
+    body: 'Subject: who am I\r\n\r\nno sender\r\n',
+  }).then((response) => response.json());
+  expect(imported.inbound.status).toBe('failed');
   await row.locator('button', { hasText: 'Failed messages' }).click();
-  await page.locator('[data-test-failed-inbound]').waitFor();
-  expect(await page.locator('[data-test-failed-inbound]').textContent()).toContain('No failed messages.');
+  const failed = page.locator(`[data-test-failed-inbound] [data-test-inbound="${imported.inbound.id}"]`);
+  await failed.waitFor();
+  expect(await failed.textContent()).toContain('sender');
   expect(await fits()).toBe(true);
+  await failed.locator('button', { hasText: 'Retry' }).click();
+  await page.locator(`[data-test-inbound="${imported.inbound.id}"] [data-test-attempts="2"]`).waitFor();
+  const [again] = (await admin.call('GET', `/api/v1/mailboxes/${mailbox.id}/inbound?status=failed`)).items;
+  expect(again.attempts).toBe(2);
   await context.close();
 });
 
