@@ -1,5 +1,6 @@
 //! Attachments: uploads are checked, hashed and written to the object store (a folder under the data
-//! directory, or S3 in a cluster), then recorded; downloads check that the agent may see the ticket.
+//! directory, or S3 in a cluster), then recorded; downloads check that the agent may see the ticket (or
+//! that the file is on a knowledge-base article).
 
 use bytes::Bytes;
 use kefu_domain::{Agent, AgentId, AttachmentId};
@@ -84,13 +85,14 @@ impl App {
             .map_err(|error| AppError::Files(error.to_string()))
     }
 
-    /// An attachment's metadata, if the agent may see it: the uploader always; otherwise whoever may see
-    /// the ticket of its message.
+    /// An attachment's metadata, if the agent may see it: the uploader always; every agent when it is on a
+    /// knowledge-base article (drafts and internal ones included: agents read the whole knowledge base);
+    /// otherwise whoever may see the ticket of its message.
     pub async fn attachment(&self, agent: &Agent, id: AttachmentId) -> Result<AttachmentRecord> {
         require_active(agent)?;
         let repo = self.store.repo();
         let record = repo.attachment(id).await?.ok_or(AppError::NotFound(Entity::Attachment))?;
-        if record.uploaded_by == Some(agent.id) {
+        if record.uploaded_by == Some(agent.id) || !repo.kb_articles_with_file(id.0).await?.is_empty() {
             return Ok(record);
         }
         let message = match record.message_id {

@@ -1,16 +1,19 @@
 //! Knowledge-base use cases: categories, articles in several locales (Markdown rendered and sanitized),
 //! revisions with diff and restore, reader feedback, searches with their log (top and zero-result queries,
-//! clicks, deflections), suggestions for agents and customers, and drafting an article from a solved ticket.
+//! clicks, deflections), suggestions for agents and customers, drafting an article from a solved ticket, and
+//! files on articles (images in the body, downloads), which the help center serves only for published public
+//! articles.
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use chrono::NaiveDate;
 use kefu_domain::kb::{self, Article, ArticleStatus, KbCategory, Translation, Visibility};
-use kefu_domain::{Agent, AuthorKind, DomainError, Tag, TicketId};
+use kefu_domain::{Agent, AttachmentId, AuthorKind, DomainError, Tag, TicketId};
 use kefu_search::{ArticleDoc, DocKind, SearchQuery, SearchResults};
 
 use crate::search::AgentResults;
-use kefu_store::{ArticleFilter, RevisionRecord, SearchStats, TranslationText};
+use kefu_store::{ArticleFilter, AttachmentRecord, RevisionRecord, SearchStats, TranslationText};
 use serde_json::Value;
 
 use crate::bus::Notice;
@@ -201,6 +204,70 @@ impl App {
     pub async fn list_articles(&self, agent: &Agent, filter: &ArticleFilter) -> Result<Vec<Article>> {
         require_active(agent)?;
         Ok(self.store.repo().kb_articles(filter).await?)
+    }
+
+    /// The files on an article, for anyone who may read the knowledge base.
+    pub async fn article_files(&self, agent: &Agent, article_id: i64) -> Result<Vec<AttachmentRecord>> {
+        require_active(agent)?;
+        let repo = self.store.repo();
+        repo.kb_article(article_id).await?.ok_or(AppError::NotFound(Entity::Article))?;
+        Ok(repo.kb_files(article_id).await?)
+    }
+
+    /// Puts an uploaded file the agent may see on an article (agents who may write articles). Putting it
+    /// there twice changes nothing.
+    pub async fn attach_article_file(
+        &self,
+        agent: &Agent,
+        article_id: i64,
+        attachment_id: AttachmentId,
+    ) -> Result<AttachmentRecord> {
+        require_active(agent)?;
+        require(agent.role.edits_tickets(), "kb.edit_forbidden")?;
+        let record = self.attachment(agent, attachment_id).await.map_err(|error| match error {
+            AppError::NotFound(_) => AppError::InvalidReference {
+                field: "attachment_id",
+                message: format!("there is no attachment {} you may use", attachment_id.0),
+            },
+            other => other,
+        })?;
+        let tx = self.store.begin().await?;
+        tx.repo().kb_article(article_id).await?.ok_or(AppError::NotFound(Entity::Article))?;
+        tx.repo().attach_kb_file(article_id, attachment_id.0, Some(agent.id), self.now()).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Takes a file off an article (agents who may write articles); the file itself stays.
+    pub async fn detach_article_file(&self, agent: &Agent, article_id: i64, attachment_id: AttachmentId) -> Result<()> {
+        require_active(agent)?;
+        require(agent.role.edits_tickets(), "kb.edit_forbidden")?;
+        let tx = self.store.begin().await?;
+        tx.repo().kb_article(article_id).await?.ok_or(AppError::NotFound(Entity::Article))?;
+        if !tx.repo().detach_kb_file(article_id, attachment_id.0).await? {
+            return Err(AppError::NotFound(Entity::Attachment));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A file for the help center: only when it is on at least one published public article; anything
+    /// else is not found, as if it did not exist.
+    pub async fn help_file(&self, attachment_id: AttachmentId) -> Result<(AttachmentRecord, Bytes)> {
+        let repo = self.store.repo();
+        let mut public = false;
+        for article_id in repo.kb_articles_with_file(attachment_id.0).await? {
+            if repo.kb_article(article_id).await?.as_ref().is_some_and(Article::is_public) {
+                public = true;
+                break;
+            }
+        }
+        if !public {
+            return Err(AppError::NotFound(Entity::Attachment));
+        }
+        let record = repo.attachment(attachment_id).await?.ok_or(AppError::NotFound(Entity::Attachment))?;
+        let content = self.read_file(&record).await?;
+        Ok((record, content))
     }
 
     /// Published public articles of a category and its sections (or of every category), for the help center.

@@ -123,6 +123,11 @@ pub(crate) fn download_response(record: &AttachmentRecord, content: bytes::Bytes
 /// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266 / RFC 5987), so Chinese
 /// names survive and nothing can break out of the quotes.
 fn content_disposition(filename: &str) -> HeaderValue {
+    disposition("attachment", filename)
+}
+
+/// `{kind}; filename=...` as in [`content_disposition`], with `kind` `inline` or `attachment`.
+pub(crate) fn disposition(kind: &'static str, filename: &str) -> HeaderValue {
     let ascii: String = filename
         .chars()
         .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
@@ -135,8 +140,8 @@ fn content_disposition(filename: &str) -> HeaderValue {
             encoded.push_str(&format!("%{byte:02X}"));
         }
     }
-    HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
-        .unwrap_or(HeaderValue::from_static("attachment"))
+    HeaderValue::from_str(&format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
+        .unwrap_or(HeaderValue::from_static(kind))
 }
 
 /// The attachment routes; uploads get a body limit of their own.

@@ -1,5 +1,6 @@
 //! The help center at `/help`: server-rendered pages for customers and search engines (no JavaScript
-//! needed), the "submit a request" form with live article suggestions, and the customer portal.
+//! needed), the "submit a request" form with live article suggestions, the files of public articles
+//! (`/help/files/{id}/{name}`), and the customer portal.
 //!
 //! Every page goes through [`Ctx`], which gathers what all pages share: the locale (from the path, else
 //! `Accept-Language`), the branding (`help_settings`), the signed-in customer, the public origin for
@@ -108,6 +109,7 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         .route("/help/sitemap.xml", get(pages::sitemap))
         .route("/help/assets/{file}", get(pages::stylesheet))
         .route("/help/api/suggest", get(requests::suggest))
+        .route("/help/files/{id}/{name}", get(pages::file))
         .route("/help/{locale}", get(pages::home))
         .route("/help/{locale}/categories/{slug}", get(pages::category))
         .route("/help/{locale}/articles/{slug}", get(pages::article))
@@ -373,7 +375,10 @@ impl FromRequestParts<AppState> for Ctx {
             headers: parts.headers.clone(),
         };
         // `/help/{locale}/...` with something that is not a locale (and is not one of the fixed paths).
-        if path_locale.is_none() && path.starts_with("/help/") && !["sitemap.xml", "assets", "api"].contains(&segment) {
+        if path_locale.is_none()
+            && path.starts_with("/help/")
+            && !["sitemap.xml", "assets", "api", "files"].contains(&segment)
+        {
             return Err(ctx.error(ApiError::route_not_found()));
         }
         Ok(ctx)

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use kefu_app::help::HelpEntry;
@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use super::{CSS, CSS_PATH, Ctx, Meta, id_slug, local_date, parse_id_slug, preferred_locale};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Articles listed per category on the home page.
 const TOP_ARTICLES: usize = 5;
@@ -143,6 +144,43 @@ pub(super) async fn stylesheet(Path(file): Path<String>) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    response
+}
+
+/// `/help/files/{id}/{name}`: a file on a knowledge-base article, only while one of its articles is
+/// published and public (a 404 otherwise, as for a file that does not exist). Images show inline; every
+/// other type is a download. Never sniffed, never run (`nosniff`, a sandboxing CSP).
+pub(super) async fn file(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let id = match &path {
+        Ok(Path((id, _name))) => id.parse::<i64>().ok().filter(|id| *id > 0),
+        Err(_) => None,
+    };
+    let Some(id) = id else {
+        return ApiError::from(kefu_app::AppError::NotFound(kefu_app::Entity::Attachment)).into_response();
+    };
+    let (record, content) = match state.app.help_file(kefu_domain::AttachmentId(id)).await {
+        Ok(found) => found,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let image = crate::kb::inline_image(&record.content_type);
+    let mut response = axum::body::Body::from(content).into_response();
+    let headers = response.headers_mut();
+    let content_type = if image { record.content_type.as_str() } else { "application/octet-stream" };
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        crate::attachments::disposition(if image { "inline" } else { "attachment" }, &record.filename),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    // Short: unpublishing an article should take its files down soon after.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     response
 }
 

@@ -778,3 +778,163 @@ api_test!(sign_in_links_expire_after_fifteen_minutes, Options::manual_clock(), |
     let value: Value = json!(null);
     assert!(value.is_null());
 });
+
+/// A file uploaded through the agents' API.
+async fn upload_file(client: &crate::harness::Client, name: &str, content: &[u8], mime: &str) -> i64 {
+    let part = Part::bytes(content.to_vec()).file_name(name.to_owned()).mime_str(mime).expect("mime");
+    let request =
+        client.request(reqwest::Method::POST, "/api/v1/attachments").multipart(Form::new().part("file", part));
+    client.send(request).await.assert_status(201)["id"].as_i64().expect("id")
+}
+
+/// Status, headers and bytes of a GET without credentials.
+async fn fetch_raw(app: &TestApp, path: &str) -> (u16, HeaderMap, Vec<u8>) {
+    let response = reqwest::get(format!("{}{path}", app.base)).await.expect("get");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.bytes().await.expect("body").to_vec())
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n not really an image";
+
+api_test!(article_files_are_public_only_on_published_public_articles, |app: &TestApp| async move {
+    let admin = app.agent("admin@example.com", Role::Admin).await;
+    let writer = app.agent("writer@example.com", Role::Agent).await;
+    let collaborator = app.agent("co@example.com", Role::Collaborator).await;
+    let article = |status: &str, visibility: &str, title: &str| {
+        json!({ "status": status, "visibility": visibility,
+            "translations": [{ "locale": "en", "title": title, "body_markdown": "Text." }] })
+    };
+    let create = |body: Value| {
+        let admin = admin.clone();
+        async move { admin.post("/api/v1/kb/articles", body).await.assert_status(201)["id"].as_i64().expect("id") }
+    };
+    let public = create(article("published", "public", "Reset the router")).await;
+    let draft = create(article("draft", "public", "Router draft")).await;
+    let internal = create(article("published", "internal", "Router internals")).await;
+
+    // An agent uploads files and puts them on articles; the answer carries the Markdown to insert.
+    let photo = upload_file(&writer, "路由器 1.png", PNG, "image/png").await;
+    let manual = upload_file(&writer, "manual.pdf", b"%PDF-1.4 manual", "application/pdf").await;
+    let drawing = upload_file(&writer, "x.svg", b"<svg onload=\"alert(1)\"></svg>", "image/svg+xml").await;
+    let draft_photo = upload_file(&writer, "draft.png", PNG, "image/png").await;
+    let internal_photo = upload_file(&writer, "internal.png", PNG, "image/png").await;
+    let files = format!("/api/v1/kb/articles/{public}/attachments");
+    let attached = writer.post(&files, json!({ "attachment_id": photo })).await.assert_status(201).clone();
+    let photo_url = format!("/help/files/{photo}/%E8%B7%AF%E7%94%B1%E5%99%A8%201.png");
+    assert_eq!(
+        (attached["help_url"].clone(), attached["image"].clone(), attached["markdown"].clone()),
+        (json!(photo_url), json!(true), json!(format!("![路由器 1.png]({photo_url})")))
+    );
+    assert_eq!(attached["url"], format!("/api/v1/attachments/{photo}/content"));
+    writer.post(&files, json!({ "attachment_id": photo })).await.assert_status(201);
+    let pdf = writer.post(&files, json!({ "attachment_id": manual })).await.assert_status(201).clone();
+    assert_eq!(
+        (pdf["image"].clone(), pdf["markdown"].clone()),
+        (json!(false), json!(format!("[manual.pdf](/help/files/{manual}/manual.pdf)")))
+    );
+    let svg = writer.post(&files, json!({ "attachment_id": drawing })).await.assert_status(201).clone();
+    assert_eq!(svg["image"], false, "SVG can carry script: a download, never inline");
+    writer
+        .post(&format!("/api/v1/kb/articles/{draft}/attachments"), json!({ "attachment_id": draft_photo }))
+        .await
+        .assert_status(201);
+    writer
+        .post(&format!("/api/v1/kb/articles/{internal}/attachments"), json!({ "attachment_id": internal_photo }))
+        .await
+        .assert_status(201);
+    let listed = admin.get(&files).await.assert_status(200).clone();
+    let ids: Vec<i64> = listed.as_array().expect("list").iter().map(|file| file["id"].as_i64().expect("id")).collect();
+    assert_eq!(ids, vec![photo, manual, drawing], "once each, in the order added");
+
+    // Who may: collaborators read but do not write; a file the agent may not see is refused; so is no article.
+    collaborator.get(&files).await.assert_status(200);
+    collaborator.post(&files, json!({ "attachment_id": photo })).await.assert_problem(403, "kb.edit_forbidden");
+    let admins_own = upload_file(&admin, "admin.png", PNG, "image/png").await;
+    writer
+        .post(&files, json!({ "attachment_id": admins_own }))
+        .await
+        .assert_problem(422, "validation.invalid_reference");
+    writer.post(&files, json!({ "attachment_id": 987_654 })).await.assert_problem(422, "validation.invalid_reference");
+    writer
+        .post("/api/v1/kb/articles/987654/attachments", json!({ "attachment_id": photo }))
+        .await
+        .assert_problem(404, "article.not_found");
+    writer.get("/api/v1/kb/articles/987654/attachments").await.assert_problem(404, "article.not_found");
+
+    // The body shows the image from the help center, whose CSP allows its own images.
+    let body = format!(
+        "Press the button.\n\n{}\n\n{}",
+        attached["markdown"].as_str().expect("md"),
+        pdf["markdown"].as_str().expect("md")
+    );
+    admin
+        .put(
+            &format!("/api/v1/kb/articles/{public}"),
+            json!({ "status": "published", "visibility": "public",
+                "translations": [{ "locale": "en", "title": "Reset the router", "body_markdown": body }] }),
+        )
+        .await
+        .assert_status(200);
+    let browser = Browser::new(app);
+    let page = browser.get(&format!("/help/en/articles/{public}-reset-the-router")).await;
+    assert!(page.assert_status(200).has(&format!("<img src=\"{photo_url}\" alt=\"路由器 1.png\"")), "{}", page.body);
+    assert!(page.has(&format!("href=\"/help/files/{manual}/manual.pdf\"")));
+    let policy = page.header("content-security-policy");
+    assert!(policy.contains("img-src 'self'"), "{policy}");
+
+    // Customers get the files of the published public article: images inline, the rest as downloads.
+    let (status, headers, bytes) = fetch_raw(app, &photo_url).await;
+    assert_eq!((status, bytes.as_slice()), (200, PNG));
+    assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers["content-disposition"].to_str().expect("ascii").starts_with("inline;"));
+    assert!(headers["content-security-policy"].to_str().expect("ascii").contains("sandbox"));
+    let (status, headers, _) = fetch_raw(app, &format!("/help/files/{manual}/manual.pdf")).await;
+    assert_eq!(status, 200);
+    assert!(headers["content-disposition"].to_str().expect("ascii").starts_with("attachment;"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let (status, headers, _) = fetch_raw(app, &format!("/help/files/{drawing}/x.svg")).await;
+    assert_eq!(status, 200);
+    assert!(headers["content-disposition"].to_str().expect("ascii").starts_with("attachment;"));
+    assert_eq!(headers["content-type"], "application/octet-stream");
+
+    // ... and nothing else: draft and internal articles' files, files on no article, made-up ids.
+    for path in [
+        format!("/help/files/{draft_photo}/draft.png"),
+        format!("/help/files/{internal_photo}/internal.png"),
+        format!("/help/files/{admins_own}/admin.png"),
+        "/help/files/987654/x.png".to_owned(),
+        "/help/files/abc/x.png".to_owned(),
+    ] {
+        assert_eq!(fetch_raw(app, &path).await.0, 404, "{path}");
+    }
+    // With the help center's cookies too.
+    assert_eq!(browser.get(&format!("/help/files/{draft_photo}/draft.png")).await.status.as_u16(), 404);
+
+    // Agents read every article's files through the API, drafts and internal ones included.
+    for id in [draft_photo, internal_photo, photo] {
+        let download = collaborator
+            .send(collaborator.request(reqwest::Method::GET, &format!("/api/v1/attachments/{id}/content")))
+            .await;
+        assert_eq!(download.status.as_u16(), 200, "file {id}");
+        assert_eq!(download.header("x-content-type-options"), Some("nosniff"));
+    }
+    // A file on no article stays its uploader's.
+    collaborator.get(&format!("/api/v1/attachments/{admins_own}")).await.assert_problem(404, "attachment.not_found");
+
+    // Unpublished, the article's files go with it.
+    admin
+        .put(&format!("/api/v1/kb/articles/{public}"), json!({ "status": "draft", "visibility": "public" }))
+        .await
+        .assert_status(200);
+    assert_eq!(fetch_raw(app, &photo_url).await.0, 404);
+
+    // Taking a file off: once; then it is no longer an article file for other agents.
+    let off = format!("/api/v1/kb/articles/{draft}/attachments/{draft_photo}");
+    collaborator.delete(&off).await.assert_problem(403, "kb.edit_forbidden");
+    writer.delete(&off).await.assert_status(204);
+    writer.delete(&off).await.assert_problem(404, "attachment.not_found");
+    collaborator.get(&format!("/api/v1/attachments/{draft_photo}")).await.assert_problem(404, "attachment.not_found");
+    writer.get(&format!("/api/v1/attachments/{draft_photo}")).await.assert_status(200);
+});

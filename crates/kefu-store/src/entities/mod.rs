@@ -960,6 +960,27 @@ pub mod kb_feedback {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The `kb_article_attachments` table.
+pub mod kb_article_attachment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "kb_article_attachments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub article_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub attachment_id: i64,
+        pub added_by_agent_id: Option<i64>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// The `search_log` table.
 pub mod search_log {
     use sea_orm::entity::prelude::*;

@@ -9,6 +9,7 @@ mod m20261124_000001_mail;
 mod m20261124_000002_rules;
 mod m20261125_000001_kb;
 mod m20261126_000001_portal;
+mod m20261127_000001_kb_files;
 
 /// Every migration, in order. `kefu migrate` and `kefu serve` apply the pending ones.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_rules::Migration),
             Box::new(m20261125_000001_kb::Migration),
             Box::new(m20261126_000001_portal::Migration),
+            Box::new(m20261127_000001_kb_files::Migration),
         ]
     }
 }

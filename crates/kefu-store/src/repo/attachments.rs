@@ -47,7 +47,7 @@ pub struct NewAttachment {
     pub uploaded_by: Option<AgentId>,
 }
 
-fn to_record(row: attachment::Model) -> AttachmentRecord {
+pub(super) fn to_record(row: attachment::Model) -> AttachmentRecord {
     AttachmentRecord {
         id: AttachmentId(row.id),
         message_id: row.message_id.map(MessageId),

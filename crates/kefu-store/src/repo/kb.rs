@@ -1,5 +1,5 @@
-//! The knowledge base: categories, articles with their locale variants, revisions, feedback, the search log
-//! and the help center's settings.
+//! The knowledge base: categories, articles with their locale variants, revisions, feedback, the search log,
+//! the files on articles and the help center's settings.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,8 +12,13 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
+use super::attachments::to_record;
 use super::parse_stored;
-use crate::entities::{help_setting, kb_article, kb_category, kb_feedback, kb_revision, kb_translation, search_log};
+use crate::AttachmentRecord;
+use crate::entities::{
+    attachment, help_setting, kb_article, kb_article_attachment, kb_category, kb_feedback, kb_revision, kb_translation,
+    search_log,
+};
 use crate::{Repo, Result, StoreError};
 
 /// Which articles to list.
@@ -490,5 +495,78 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .exec(self.conn)
             .await?;
         Ok(())
+    }
+    /// Puts a file on an article (nothing changes when it is already there).
+    pub async fn attach_kb_file(
+        &self,
+        article_id: i64,
+        attachment_id: i64,
+        added_by: Option<AgentId>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let row = kb_article_attachment::ActiveModel {
+            article_id: Set(article_id),
+            attachment_id: Set(attachment_id),
+            added_by_agent_id: Set(added_by.map(|id| id.0)),
+            created_at: Set(now),
+        };
+        kb_article_attachment::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    kb_article_attachment::Column::ArticleId,
+                    kb_article_attachment::Column::AttachmentId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes a file off an article; false when it was not on it.
+    pub async fn detach_kb_file(&self, article_id: i64, attachment_id: i64) -> Result<bool> {
+        let result = kb_article_attachment::Entity::delete_many()
+            .filter(kb_article_attachment::Column::ArticleId.eq(article_id))
+            .filter(kb_article_attachment::Column::AttachmentId.eq(attachment_id))
+            .exec(self.conn)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// The files on an article, in the order they were added.
+    pub async fn kb_files(&self, article_id: i64) -> Result<Vec<AttachmentRecord>> {
+        let ids: Vec<i64> = kb_article_attachment::Entity::find()
+            .select_only()
+            .column(kb_article_attachment::Column::AttachmentId)
+            .filter(kb_article_attachment::Column::ArticleId.eq(article_id))
+            .order_by_asc(kb_article_attachment::Column::CreatedAt)
+            .order_by_asc(kb_article_attachment::Column::AttachmentId)
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut rows: HashMap<i64, attachment::Model> = attachment::Entity::find()
+            .filter(attachment::Column::Id.is_in(ids.iter().copied()))
+            .all(self.conn)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+        Ok(ids.into_iter().filter_map(|id| rows.remove(&id)).map(to_record).collect())
+    }
+
+    /// The articles a file is on.
+    pub async fn kb_articles_with_file(&self, attachment_id: i64) -> Result<Vec<i64>> {
+        Ok(kb_article_attachment::Entity::find()
+            .select_only()
+            .column(kb_article_attachment::Column::ArticleId)
+            .filter(kb_article_attachment::Column::AttachmentId.eq(attachment_id))
+            .order_by_asc(kb_article_attachment::Column::ArticleId)
+            .into_tuple()
+            .all(self.conn)
+            .await?)
     }
 }

@@ -670,6 +670,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/kb/articles/{id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The files on an article, in the order they were added. */
+        get: operations["list_article_attachments"];
+        put?: never;
+        /**
+         * Puts an uploaded file on an article (again: no change). An attachment the agent may not see:
+         *     `422 validation.invalid_reference`.
+         */
+        post: operations["attach_article_attachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kb/articles/{id}/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Takes a file off an article; the file itself stays (other articles or tickets may use it). */
+        delete: operations["detach_article_attachment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kb/categories": {
         parameters: {
             query?: never;
@@ -1603,6 +1641,44 @@ export interface components {
             updated_at: string;
             /** @description `public` (help center) or `internal` (agents only). */
             visibility: string;
+        };
+        /** @description A file on an article. */
+        ArticleFileDto: {
+            /** @description MIME type. */
+            content_type: string;
+            /**
+             * Format: date-time
+             * @description Uploaded.
+             */
+            created_at: string;
+            /** @description File name. */
+            filename: string;
+            /** @description Where customers fetch it: answers only while the article is published and public. */
+            help_url: string;
+            /**
+             * Format: int64
+             * @description The attachment's id.
+             */
+            id: number;
+            /** @description Whether the help center shows it inline (PNG, JPEG, GIF, WebP, AVIF); other files are downloads. */
+            image: boolean;
+            /** @description The Markdown that shows it in an article body: an image, or a link to the file. */
+            markdown: string;
+            /**
+             * Format: int64
+             * @description Size in bytes.
+             */
+            size_bytes: number;
+            /** @description Where agents fetch it (any article, any state). */
+            url: string;
+        };
+        /** @description A file to put on an article. */
+        ArticleFileInput: {
+            /**
+             * Format: int64
+             * @description An attachment uploaded with `POST /attachments` (or one the agent may see on a ticket).
+             */
+            attachment_id: number;
         };
         /** @description An article as written. On update, the translations given are created or replaced; others stay. */
         ArticleInputDto: {
@@ -5191,6 +5267,120 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_article_attachments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArticleFileDto"][];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    attach_article_attachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArticleFileInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArticleFileDto"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    detach_article_attachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                attachment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
