@@ -125,3 +125,18 @@ export async function signedInPage(
   await page.locator('[data-test-live="on"]').waitFor({ state: 'attached' });
   return { context, page };
 }
+
+/** Reloads `path` until `selector` shows: the search index catches up within a second or two. */
+export async function untilShown(page: Page, path: string, selector: string, hasText?: string) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    await page.goto(`${baseUrl()}${path}`);
+    const found = page.locator(selector, hasText ? { hasText } : {});
+    try {
+      await found.first().waitFor({ timeout: 2_000 });
+      return found.first();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+  }
+}

@@ -1,30 +1,14 @@
 // The knowledge base from the agent's side: a category and a zh-CN article made through the screens,
 // published, found by global search with a Chinese query, suggested on a refund ticket whose reply gets its
 // link, the solved ticket turned into a draft, and an earlier revision restored. Then the screens at phone size.
-import type { Page } from 'playwright-core';
 import { beforeAll, expect, test } from 'vitest';
-import { ADMIN, ApiSession, baseUrl, useBrowser, screenshotOnFailure, signedInPage } from './fixtures';
+import { ADMIN, ApiSession, baseUrl, useBrowser, screenshotOnFailure, signedInPage, untilShown } from './fixtures';
 
 const browser = useBrowser();
 let admin: ApiSession;
 beforeAll(async () => {
   admin = await ApiSession.signIn(ADMIN.email, ADMIN.password);
 });
-
-/** Reloads `path` until `selector` shows: the search index catches up within a second or two. */
-async function untilShown(page: Page, path: string, selector: string, hasText?: string) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    await page.goto(`${baseUrl()}${path}`);
-    const found = page.locator(selector, hasText ? { hasText } : {});
-    try {
-      await found.first().waitFor({ timeout: 2_000 });
-      return found.first();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-  }
-}
 
 test('category, zh-CN article, publish, search 退款, related on a ticket with its link in the reply, draft, restore', async () => {
   const unique = Date.now().toString(36);
