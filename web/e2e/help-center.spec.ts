@@ -1,11 +1,11 @@
 // The help center from the customer's side, server-rendered at /help/{locale}: a category and published
 // public articles seeded through the API, the home page in zh-CN and en, an article, search with a Chinese
 // query, a "was this helpful" vote, the request form end to end (live suggestions while typing the subject, a
-// refused post showing its error, a valid post with a file becoming a ticket), the pages at phone size, and
-// the article page with JavaScript off.
+// refused post showing its error, a valid post with a file becoming a ticket), the pages at phone size, the
+// article page with JavaScript off, and an image an agent uploads in the article editor shown to customers.
 import type { Page } from 'playwright-core';
 import { beforeAll, expect, test } from 'vitest';
-import { ADMIN, ApiSession, baseUrl, screenshotOnFailure, useBrowser } from './fixtures';
+import { ADMIN, ApiSession, baseUrl, screenshotOnFailure, signedInPage, useBrowser } from './fixtures';
 
 const browser = useBrowser();
 const unique = Date.now().toString(36);
@@ -252,5 +252,58 @@ test('an article reads and takes a vote with JavaScript off', async () => {
   await page.locator('#q').fill('refund');
   await page.locator('#q').press('Enter');
   await page.locator('[data-test-result] a', { hasText: refund.en.title }).waitFor();
+  await context.close();
+});
+
+/** A 2×2 red PNG. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+test('an image uploaded in the article editor shows in the help center once the article is published', async () => {
+  const title = `Router lights ${unique}`;
+  const created = await admin.call('POST', '/api/v1/kb/articles', {
+    status: 'draft',
+    visibility: 'public',
+    translations: [{ locale: 'en', title, body_markdown: 'The lights mean:' }],
+  });
+  const { context, page } = await signedInPage(browser(), ADMIN);
+  screenshotOnFailure('help-center-image', page);
+  await page.goto(`${baseUrl()}/kb/articles/${created.id}`);
+  await page.locator('[data-test-locale-tab="en"]').click();
+  const body = page.locator('[data-test-article-body]');
+  await body.waitFor();
+  // The caret at the end of the text: the image goes on a line of its own there.
+  await body.focus();
+  await body.press('End');
+  await page.locator('[data-test-article-upload]').setInputFiles({ name: 'lights.png', mimeType: 'image/png', buffer: PNG });
+  const file = page.locator('[data-test-article-file]', { hasText: 'lights.png' });
+  await file.waitFor();
+  const fileId = Number(await file.getAttribute('data-test-article-file'));
+  const markdown = `![lights.png](/help/files/${fileId}/lights.png)`;
+  await expect.poll(() => body.inputValue()).toBe(`The lights mean:\n${markdown}`);
+  const files = await admin.call('GET', `/api/v1/kb/articles/${created.id}/attachments`);
+  expect(files.map((entry: { id: number }) => entry.id)).toEqual([fileId]);
+
+  // A draft's image is not for customers yet.
+  expect((await fetch(`${baseUrl()}/help/files/${fileId}/lights.png`)).status).toBe(404);
+  await page.locator('[data-test-article-status]').selectOption('published');
+  await page.locator('[data-test-save-article]').click();
+  await expect.poll(async () => (await admin.call('GET', `/api/v1/kb/articles/${created.id}`)).status).toBe('published');
+
+  // Published: the help center page shows it (its CSP allows its own images).
+  const reader = await browser().newContext({ locale: 'en-US' });
+  const help = await reader.newPage();
+  screenshotOnFailure('help-center-image-reader', help);
+  const problems = watchProblems(help);
+  await help.goto(`${baseUrl()}/help/en/articles/${created.id}`);
+  const image = help.locator(`[data-test-article] .body img[alt="lights.png"]`);
+  await image.waitFor();
+  await expect.poll(() => image.evaluate((element: HTMLImageElement) => element.complete && element.naturalWidth)).toBe(2);
+  const served = await fetch(`${baseUrl()}/help/files/${fileId}/lights.png`);
+  expect([served.status, served.headers.get('content-type'), served.headers.get('x-content-type-options')]).toEqual([200, 'image/png', 'nosniff']);
+  expect(problems).toEqual([]);
+  await reader.close();
   await context.close();
 });
