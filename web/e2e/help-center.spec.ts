@@ -5,7 +5,7 @@
 // article page with JavaScript off, and an image an agent uploads in the article editor shown to customers.
 import type { Page } from 'playwright-core';
 import { beforeAll, expect, test } from 'vitest';
-import { ADMIN, ApiSession, baseUrl, screenshotOnFailure, signedInPage, useBrowser } from './fixtures';
+import { ADMIN, ApiSession, baseUrl, screenshotOnFailure, signedInPage, untilShown, useBrowser } from './fixtures';
 
 const browser = useBrowser();
 const unique = Date.now().toString(36);
@@ -57,21 +57,6 @@ function watchProblems(page: Page): string[] {
     if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
   });
   return problems;
-}
-
-/** Reloads `path` until `selector` shows: the search index catches up within a second or two. */
-async function untilShown(page: Page, path: string, selector: string, hasText?: string) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    await page.goto(`${baseUrl()}${path}`);
-    const found = page.locator(selector, hasText ? { hasText } : {});
-    try {
-      await found.first().waitFor({ timeout: 2_000 });
-      return found.first();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-  }
 }
 
 test('home in zh-CN and en, an article, search 退款, and a helpful vote', async () => {
