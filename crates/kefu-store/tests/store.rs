@@ -46,6 +46,7 @@ on_both_backends!(
     outbox_delivers_in_order,
     idempotency_key_is_claimed_once,
     sessions_expire,
+    article_files_are_attached_once_listed_in_order_and_detached,
 );
 
 fn at(minute: i64) -> DateTime<Utc> {
@@ -553,4 +554,54 @@ mod automation {
             .collect();
         assert_eq!(summary, [(li, true, None, 3, Some(at(2))), (wang, false, Some(5), 0, None)]);
     }
+}
+
+async fn article_files_are_attached_once_listed_in_order_and_detached(store: &Store) {
+    use kefu_domain::kb::{Article, ArticleStatus};
+    let tx = store.begin().await.expect("begin");
+    let article = Article {
+        id: 0,
+        category_id: None,
+        status: ArticleStatus::Published,
+        visibility: kefu_domain::kb::Visibility::Public,
+        tags: vec![],
+        review_by: None,
+        source_ticket_id: None,
+        translations: vec![],
+        created_at: at(0),
+        updated_at: at(0),
+    };
+    let first_article = tx.repo().save_kb_article(&article, at(0)).await.expect("article");
+    let second_article = tx.repo().save_kb_article(&article, at(0)).await.expect("article");
+    let mut files = Vec::new();
+    for (minute, name) in [(1, "b.png"), (2, "a.pdf")] {
+        let file = kefu_store::NewAttachment {
+            filename: name.into(),
+            content_type: "image/png".into(),
+            size_bytes: 1,
+            sha256: "00".into(),
+            storage_key: format!("attachments/{name}"),
+            uploaded_by: None,
+        };
+        let record = tx.repo().insert_attachment(&file, at(minute)).await.expect("attachment");
+        tx.repo().attach_kb_file(first_article, record.id.0, None, at(minute)).await.expect("attach");
+        files.push(record.id);
+    }
+    // Twice is once; a file may be on two articles.
+    tx.repo().attach_kb_file(first_article, files[0].0, None, at(9)).await.expect("attach again");
+    tx.repo().attach_kb_file(second_article, files[0].0, None, at(9)).await.expect("attach elsewhere");
+    tx.commit().await.expect("commit");
+
+    let repo = store.repo();
+    let listed: Vec<_> = repo.kb_files(first_article).await.expect("files").into_iter().map(|file| file.id).collect();
+    assert_eq!(listed, files);
+    assert_eq!(repo.kb_articles_with_file(files[0].0).await.expect("articles"), vec![first_article, second_article]);
+    assert!(repo.kb_files(987_654).await.expect("none").is_empty());
+
+    let tx = store.begin().await.expect("begin");
+    assert!(tx.repo().detach_kb_file(first_article, files[0].0).await.expect("detach"));
+    assert!(!tx.repo().detach_kb_file(first_article, files[0].0).await.expect("detach again"));
+    tx.commit().await.expect("commit");
+    assert_eq!(store.repo().kb_articles_with_file(files[0].0).await.expect("articles"), vec![second_article]);
+    assert_eq!(store.repo().kb_files(first_article).await.expect("files").len(), 1);
 }
