@@ -473,9 +473,7 @@ pub async fn suggested_articles(
     let limit = query.limit.unwrap_or(5).clamp(1, 20);
     let results = state.app.suggest_articles(&agent, TicketId(id), limit).await?;
     let articles = article_states(&state, &agent, &results).await?;
-    Ok(Json(
-        results.hits.iter().map(|hit| hit_dto(hit, &results.tickets, &results.translations, &articles)).collect(),
-    ))
+    Ok(Json(results.hits.iter().map(|hit| hit_dto(hit, &results.tickets, &results.translations, &articles)).collect()))
 }
 
 /// The locale of a drafted article.

@@ -162,10 +162,8 @@ pub fn hit_dto(
         updated_at: ticket.updated_at,
     });
     let article = translations.get(&hit.id).filter(|_| hit.kind == DocKind::Article).map(|translation| {
-        let (status, visibility) = articles
-            .get(&translation.article_id)
-            .copied()
-            .unwrap_or((ArticleStatus::Draft, Visibility::Internal));
+        let (status, visibility) =
+            articles.get(&translation.article_id).copied().unwrap_or((ArticleStatus::Draft, Visibility::Internal));
         ArticleBriefDto {
             article_id: translation.article_id,
             locale: translation.locale.clone(),
@@ -251,11 +249,7 @@ pub async fn search(
     let articles = article_states(&state, &agent, &results).await?;
     Ok(Json(SearchResultsDto {
         total: results.total,
-        hits: results
-            .hits
-            .iter()
-            .map(|hit| hit_dto(hit, &results.tickets, &results.translations, &articles))
-            .collect(),
+        hits: results.hits.iter().map(|hit| hit_dto(hit, &results.tickets, &results.translations, &articles)).collect(),
     }))
 }
 
