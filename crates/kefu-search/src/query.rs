@@ -183,7 +183,7 @@ impl SearchIndex {
             .iter()
             .map(|token| {
                 let in_fields: Vec<(Occur, Box<dyn Query>)> =
-                    [(fields.title, 3.0), (fields.body, 1.0), (fields.names, 2.0)]
+                    [(fields.title, 1.0), (fields.body, 1.0), (fields.names, 2.0)]
                         .into_iter()
                         .map(|(field, boost)| {
                             let query =

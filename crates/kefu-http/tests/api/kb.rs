@@ -75,7 +75,13 @@ api_test!(search_finds_tickets_customers_and_articles, |app: &TestApp| async mov
     assert!(hit_ids(&stems.json, "ticket").contains(&invoice["id"].as_i64().unwrap()), "{}", stems.json);
 
     // Highlighted snippets, escaped, with the ticket's current state.
-    let hit = &found["hits"].as_array().unwrap().iter().find(|hit| hit["id"] == refund["id"]).unwrap().clone();
+    let hit = &found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|hit| hit["kind"] == "ticket" && hit["id"] == refund["id"])
+        .unwrap()
+        .clone();
     assert!(hit["title_html"].as_str().unwrap().contains("<b>退款</b>"), "{hit}");
     assert_eq!(hit["ticket"]["number"], refund["number"]);
     assert_eq!(hit["ticket"]["status"], "new");
