@@ -15,22 +15,26 @@
 //! ```
 //!
 //! On SQLite, writes go through a single-connection writer pool (one writer at a time is all SQLite allows;
-//! queueing in the pool is cheaper than busy-waiting on the file lock) while reads use a pool of readers in
-//! WAL mode. On PostgreSQL both are one pool. The same migrations ([`migration::Migrator`]) run on both.
+//! queueing is cheaper than busy-waiting on the file lock), and transactions that queue up share one commit
+//! (`group_commit`), while reads use a pool of readers in WAL mode. On PostgreSQL both are one pool. The same migrations ([`migration::Migrator`]) run on both.
 //!
 //! What this crate is not: it holds no business rules (those are `kefu-domain`) and decides nothing about
 //! when to write (that is `kefu-app`). `sea_orm::DbErr` never leaves it: every error is a [`StoreError`].
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use group_commit::GroupCommit;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
-    TransactionOptions, TransactionTrait,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
 mod entities;
+mod group_commit;
 pub mod migration;
 mod repo;
 #[cfg(feature = "testing")]
@@ -113,6 +117,8 @@ pub struct Store {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
     backend: Backend,
+    /// SQLite's single writer, batching commits ([`group_commit`]); `None` on PostgreSQL.
+    group_commit: Option<Arc<GroupCommit>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -165,11 +171,12 @@ impl Store {
             Backend::Sqlite => {
                 let writer = Database::connect(options(1)).await?;
                 let reader = Database::connect(options(max_connections.max(2))).await?;
-                Ok(Store { writer, reader, backend })
+                let group_commit = Some(Arc::new(GroupCommit::new(writer.clone())));
+                Ok(Store { writer, reader, backend, group_commit })
             }
             Backend::Postgres => {
                 let pool = Database::connect(options(max_connections)).await?;
-                Ok(Store { writer: pool.clone(), reader: pool, backend })
+                Ok(Store { writer: pool.clone(), reader: pool, backend, group_commit: None })
             }
         }
     }
@@ -195,14 +202,16 @@ impl Store {
         Repo { conn: &self.reader, backend: self.backend }
     }
 
-    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so it never has to upgrade a read lock).
+    /// Starts a write transaction. On SQLite it is a savepoint in a batch of transactions that share one
+    /// commit (`BEGIN IMMEDIATE`, so it never has to upgrade a read lock): see [`group_commit`].
     pub async fn begin(&self) -> Result<Tx> {
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        };
-        let inner = self.writer.begin_with_options(options).await?;
-        Ok(Tx { inner, backend: self.backend })
+        match &self.group_commit {
+            Some(group_commit) => {
+                let (inner, slot) = group_commit.begin().await?;
+                Ok(Tx { inner, backend: self.backend, slot: Some(slot) })
+            }
+            None => Ok(Tx { inner: self.writer.begin().await?, backend: self.backend, slot: None }),
+        }
     }
 
     /// Checks that the database answers.
@@ -250,8 +259,10 @@ pub fn redact(url: &str) -> String {
 
 /// A write transaction. Dropping it without [`Tx::commit`] rolls it back.
 pub struct Tx {
+    // Dropped first: rolls back (to the savepoint on SQLite) before the slot is released.
     inner: DatabaseTransaction,
     backend: Backend,
+    slot: Option<group_commit::Slot>,
 }
 
 impl Tx {
@@ -260,10 +271,12 @@ impl Tx {
         Repo { conn: &self.inner, backend: self.backend }
     }
 
-    /// Commits.
+    /// Commits: returns once the writes are committed (on SQLite, with the batch they joined).
     pub async fn commit(self) -> Result<()> {
-        self.inner.commit().await?;
-        Ok(())
+        match self.slot {
+            Some(slot) => slot.commit(self.inner).await,
+            None => Ok(self.inner.commit().await?),
+        }
     }
 }
 

@@ -47,6 +47,7 @@ on_both_backends!(
     idempotency_key_is_claimed_once,
     sessions_expire,
     article_files_are_attached_once_listed_in_order_and_detached,
+    concurrent_writers_all_commit_and_a_dropped_one_loses_only_its_writes,
 );
 
 fn at(minute: i64) -> DateTime<Utc> {
@@ -604,4 +605,62 @@ async fn article_files_are_attached_once_listed_in_order_and_detached(store: &St
     tx.commit().await.expect("commit");
     assert_eq!(store.repo().kb_articles_with_file(files[0].0).await.expect("articles"), vec![second_article]);
     assert_eq!(store.repo().kb_files(first_article).await.expect("files").len(), 1);
+}
+
+/// Many writers at once (on SQLite they share commits): each committed one is stored once with its own
+/// number, each dropped one leaves nothing, whatever batch it was in.
+async fn concurrent_writers_all_commit_and_a_dropped_one_loses_only_its_writes(store: &Store) {
+    let requester = customer(store, "batch@example.com").await;
+    let writers: Vec<_> = (0..40)
+        .map(|n: i64| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let tx = store.begin().await.expect("begin");
+                let number = tx.repo().next_ticket_number().await.expect("number");
+                tx.repo().insert_ticket(&draft(requester, &format!("batch {n}")), number, at(n)).await.expect("insert");
+                tokio::task::yield_now().await;
+                if n % 5 == 0 {
+                    drop(tx);
+                    None
+                } else {
+                    tx.commit().await.expect("commit");
+                    Some(format!("batch {n}"))
+                }
+            })
+        })
+        .collect();
+    let mut committed = Vec::new();
+    for writer in writers {
+        committed.extend(writer.await.expect("writer"));
+    }
+    let stored =
+        store.repo().list_tickets(&TicketFilter::default(), TicketSort::CreatedDesc, 100, None).await.expect("list");
+    let mut subjects: Vec<_> = stored.items.iter().map(|ticket| ticket.subject.clone()).collect();
+    subjects.sort();
+    committed.sort();
+    assert_eq!(subjects, committed);
+    let mut numbers: Vec<_> = stored.items.iter().map(|ticket| ticket.number.0).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len(), committed.len(), "every ticket has its own number");
+}
+
+/// A SQLite write transaction dropped while nobody else waits must not leave the database locked: another
+/// process (here a second store on the same file) can write right after.
+#[tokio::test]
+async fn sqlite_dropped_transaction_releases_the_write_lock() {
+    let db = kefu_store::testing::TestDb::new(kefu_store::testing::TestBackend::Sqlite).await.expect("sqlite");
+    let tx = db.store.begin().await.expect("begin");
+    tx.repo().next_ticket_number().await.expect("number");
+    drop(tx);
+    tokio::task::yield_now().await;
+    let other = Store::connect_with(&db.url, 2).await.expect("second store");
+    let write = async {
+        let tx = other.begin().await.expect("begin elsewhere");
+        tx.repo().next_ticket_number().await.expect("number elsewhere");
+        tx.commit().await.expect("commit elsewhere");
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), write).await.expect("the lock was released");
+    let committed_here = customer(&db.store, "after@example.com").await;
+    assert!(db.store.repo().customer(committed_here).await.expect("read").is_some());
 }
