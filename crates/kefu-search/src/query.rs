@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery,
+};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{TantivyDocument, Term};
 
@@ -235,10 +237,16 @@ impl SearchIndex {
         } else {
             allowed.into_iter().filter(|kind| query.kinds.contains(kind)).collect()
         };
-        clauses.push((
-            Occur::Must,
-            Box::new(TermSetQuery::new(allowed.iter().map(|kind| Term::from_field_text(fields.kind, kind.as_str())))),
-        ));
+        // Every document is of one of the three kinds, so allowing all three filters nothing; left in, it would
+        // cost every search a bitset of every document (a term set query collects its postings up front). Else
+        // one term per kind, walked along with the rest of the query, scoring a constant as the term set did.
+        let every_kind =
+            [DocKind::Ticket, DocKind::Customer, DocKind::Article].iter().all(|kind| allowed.contains(kind));
+        if !every_kind {
+            let kinds: Vec<(Occur, Box<dyn Query>)> =
+                allowed.iter().map(|kind| (Occur::Should, term(fields.kind, kind.as_str()))).collect();
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(kinds)), 1.0))));
+        }
         // Per kind: tickets a restricted agent may not see, and articles the audience may not see, are out.
         match &query.audience {
             Audience::Public => clauses.push((Occur::Must, term(fields.audience, "public"))),
@@ -318,6 +326,10 @@ impl SearchIndex {
         let has_text = text.is_some();
         if let Some(text) = text {
             clauses.push((Occur::Must, text));
+        }
+        if clauses.is_empty() {
+            // No words and nothing to filter by: everything (a boolean query without clauses matches nothing).
+            clauses.push((Occur::Must, Box::new(AllQuery)));
         }
         let combined = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
