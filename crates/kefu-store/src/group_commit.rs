@@ -14,6 +14,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionOptions, TransactionTrait};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
@@ -22,6 +23,9 @@ use crate::{Result, StoreError};
 
 /// A batch commits once it holds this many transactions, even if more are waiting.
 const MAX_BATCH: usize = 64;
+
+/// How long a writer waits for the write slot before giving up (as long as the pools wait for a connection).
+const SLOT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The outer transaction of the batch being filled, and the members waiting for its commit.
 #[derive(Default)]
@@ -67,7 +71,9 @@ impl GroupCommit {
     pub(crate) async fn begin(&self) -> Result<(DatabaseTransaction, Slot)> {
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let waiting = Waiting(self.waiting.clone());
-        let mut guard = self.batch.clone().lock_owned().await;
+        let mut guard = tokio::time::timeout(SLOT_TIMEOUT, self.batch.clone().lock_owned())
+            .await
+            .map_err(|_| StoreError::Database("timed out waiting for the database's write slot".into()))?;
         drop(waiting);
         if guard.outer.is_none() {
             let options = TransactionOptions {
