@@ -78,8 +78,9 @@ pub struct App {
     webhooks_ready: Arc<Notify>,
     search: Arc<kefu_search::SearchIndex>,
     index_ready: Arc<Notify>,
-    /// Serializes index writers: a rebuild and the change follower must not commit each other's halves.
-    index_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Serializes index writers (a rebuild and the change follower must not commit each other's halves) and
+    /// holds what the follower applied past the index's committed position.
+    index_lock: Arc<tokio::sync::Mutex<search::Applied>>,
 }
 
 impl std::fmt::Debug for App {

@@ -3,9 +3,10 @@
 //!
 //! The indexer reads notices after its position (stored in the index's own commit, so it resumes after a
 //! crash), loads the current state of each ticket, customer or article they name, and replaces its document.
-//! It advances its position only past notices older than a few seconds: on PostgreSQL a transaction may
-//! commit a lower outbox id after a higher one was read, and re-reading a short window is harmless
-//! (documents are replaced, not added). A new or stale index (the outbox is pruned after a day) is rebuilt
+//! On PostgreSQL it advances its position only past notices older than a few seconds, since a transaction
+//! may commit a lower outbox id after a higher one was read; the window is read again on each pass, and only
+//! the rows this process has not applied yet are indexed (`Applied`), so a busy server indexes each change
+//! once. Passes gather the changes of a short while, one index commit per batch. A new or stale index (the outbox is pruned after a day) is rebuilt
 //! from the database, which stays the source of truth; `kefu reindex` does the same on demand.
 
 use std::collections::BTreeSet;
@@ -38,9 +39,19 @@ pub struct AgentResults {
     pub translations: std::collections::BTreeMap<i64, kefu_domain::kb::Translation>,
 }
 
-/// Notices younger than this are read again on the next pass before the position moves past them.
+/// On PostgreSQL, notices younger than this are read again on the next pass before the position moves past
+/// them (a transaction may commit a lower outbox id after a higher one was read). SQLite has one writer, so
+/// its outbox ids become visible in order and the position moves at once.
 const SETTLE: Duration = Duration::seconds(5);
 const BATCH: u64 = 500;
+/// After a wake-up, the indexer waits this long for more changes, so that a busy server makes one index
+/// commit (one new segment) per batch of writes rather than per write.
+const GATHER: StdDuration = StdDuration::from_millis(200);
+
+/// The outbox rows past the index's committed position that this process has already applied (read in
+/// the unsettled window): re-reading the window applies only the rows that were not there before.
+#[derive(Debug, Default)]
+pub(crate) struct Applied(BTreeSet<i64>);
 
 fn search_error(error: kefu_search::SearchError) -> AppError {
     AppError::Internal(error.to_string())
@@ -151,11 +162,12 @@ impl App {
 
     /// Rebuilds the whole index from the database; returns how many tickets and customers it holds.
     pub async fn reindex_all(&self) -> Result<(usize, usize)> {
-        let _writing = self.index_lock.lock().await;
-        self.rebuild_index().await
+        let mut applied = self.index_lock.lock().await;
+        self.rebuild_index(&mut applied).await
     }
 
-    async fn rebuild_index(&self) -> Result<(usize, usize)> {
+    async fn rebuild_index(&self, applied: &mut Applied) -> Result<(usize, usize)> {
+        applied.0.clear();
         let (_, high) = self.store.repo().outbox_bounds().await?;
         let index = self.search.clone();
         blocking(move || index.clear().map_err(search_error)).await?;
@@ -198,25 +210,43 @@ impl App {
 
     /// Applies the notices written since the index's position; returns how many documents it refreshed.
     pub async fn index_changes(&self) -> Result<usize> {
-        let _writing = self.index_lock.lock().await;
+        let mut applied = self.index_lock.lock().await;
         let position = self.search.position().map_err(search_error)?;
         let (low, _) = self.store.repo().outbox_bounds().await?;
         let Some(position) = position.filter(|position| low == 0 || *position + 1 >= low) else {
             // A new index, or one that fell behind the outbox's retention: rebuild it.
-            let (tickets, customers) = self.rebuild_index().await?;
+            let (tickets, customers) = self.rebuild_index(&mut applied).await?;
             return Ok(tickets + customers);
         };
-        let rows = self.store.repo().outbox_after(position, BATCH).await?;
+        // Everything after the position, page by page, until a batch of rows not yet applied is found.
+        let mut rows = Vec::new();
+        loop {
+            let after = rows.last().map_or(position, |row: &kefu_store::OutboxRow| row.id);
+            let page = self.store.repo().outbox_after(after, BATCH).await?;
+            let full = page.len() as u64 == BATCH;
+            rows.extend(page);
+            if !full || rows.iter().filter(|row| !applied.0.contains(&row.id)).count() as u64 >= BATCH {
+                break;
+            }
+        }
         if rows.is_empty() {
             return Ok(0);
         }
-        let settled_before = self.now() - SETTLE;
+        let settle = if self.store.backend() == kefu_store::Backend::Sqlite { Duration::zero() } else { SETTLE };
+        let settled_before = self.now() - settle;
         let mut tickets = BTreeSet::new();
         let mut customers = BTreeSet::new();
         let mut articles = BTreeSet::new();
         let mut next_position = position;
         let mut settled = true;
         for row in &rows {
+            settled &= row.created_at <= settled_before;
+            if settled {
+                next_position = row.id;
+            }
+            if !applied.0.insert(row.id) {
+                continue;
+            }
             match serde_json::from_value::<Notice>(row.payload.clone()) {
                 Ok(Notice::Ticket(notice)) => {
                     tickets.insert(TicketId(notice.ticket_id));
@@ -232,20 +262,33 @@ impl App {
                 }
                 Ok(_) | Err(_) => {}
             }
-            settled &= row.created_at <= settled_before;
-            if settled {
-                next_position = row.id;
-            }
+        }
+        let refreshed = tickets.len() + customers.len() + articles.len();
+        if refreshed == 0 && next_position == position {
+            return Ok(0);
         }
         let tickets: Vec<TicketId> = tickets.into_iter().collect();
         let customers: Vec<CustomerId> = customers.into_iter().collect();
         let articles: Vec<i64> = articles.into_iter().collect();
-        self.index_tickets(&tickets).await?;
-        self.index_customers(&customers).await?;
-        self.index_articles(&articles).await?;
-        let index = self.search.clone();
-        blocking(move || index.commit(next_position).map_err(search_error)).await?;
-        Ok(tickets.len() + customers.len() + articles.len())
+        let outcome = async {
+            self.index_tickets(&tickets).await?;
+            self.index_customers(&customers).await?;
+            self.index_articles(&articles).await?;
+            let index = self.search.clone();
+            blocking(move || index.commit(next_position).map_err(search_error)).await
+        }
+        .await;
+        match outcome {
+            Ok(()) => {
+                applied.0 = applied.0.split_off(&(next_position + 1));
+                Ok(refreshed)
+            }
+            Err(error) => {
+                // Nothing of this pass counts as applied: the next pass reads it all again.
+                applied.0.clear();
+                Err(error)
+            }
+        }
     }
 
     /// Keeps the index current until `shutdown`: after every commit that wrote notices, and every second.
@@ -258,6 +301,10 @@ impl App {
                 _ = shutdown.cancelled() => break,
                 _ = self.index_ready.notified() => {}
                 _ = tokio::time::sleep(StdDuration::from_secs(1)) => {}
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(GATHER) => {}
             }
         }
     }
