@@ -67,38 +67,61 @@ impl GroupCommit {
     }
 
     /// Waits for the write slot and opens a savepoint in the batch's outer transaction (opening that first
-    /// with `BEGIN IMMEDIATE` when no batch is open).
+    /// with `BEGIN IMMEDIATE` when no batch is open). Runs as a task of its own, so that a caller that gives
+    /// up half-way (a dropped request) cannot leave a half-opened transaction on the connection: the task
+    /// finishes, and what it opened is rolled back and released when its result is dropped.
     pub(crate) async fn begin(&self) -> Result<(DatabaseTransaction, Slot)> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        let waiting = Waiting(self.waiting.clone());
-        let mut guard = tokio::time::timeout(SLOT_TIMEOUT, self.batch.clone().lock_owned())
-            .await
-            .map_err(|_| StoreError::Database("timed out waiting for the database's write slot".into()))?;
-        drop(waiting);
-        if guard.outer.is_none() {
-            let options = TransactionOptions {
-                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            };
-            guard.outer = Some(self.writer.begin_with_options(options).await?);
-        }
-        let outer = guard.outer.as_ref().expect("the outer transaction was just opened");
-        let savepoint = match outer.begin().await {
-            Ok(savepoint) => savepoint,
-            Err(error) => {
-                // The outer transaction is unusable: end it, failing whoever waits on it.
-                finish(&mut guard).await;
-                return Err(error.into());
-            }
-        };
-        let slot = Slot { guard, batch: self.batch.clone(), waiting: self.waiting.clone(), released: false };
-        Ok((savepoint, slot))
+        let (writer, batch, waiting) = (self.writer.clone(), self.batch.clone(), self.waiting.clone());
+        tokio::spawn(open(writer, batch, waiting)).await.map_err(abandoned)?
     }
+}
+
+async fn open(
+    writer: DatabaseConnection,
+    batch: Arc<Mutex<Batch>>,
+    waiting: Arc<AtomicUsize>,
+) -> Result<(DatabaseTransaction, Slot)> {
+    waiting.fetch_add(1, Ordering::SeqCst);
+    let counted = Waiting(waiting.clone());
+    let mut guard = tokio::time::timeout(SLOT_TIMEOUT, batch.clone().lock_owned())
+        .await
+        .map_err(|_| StoreError::Database("timed out waiting for the database's write slot".into()))?;
+    drop(counted);
+    if guard.outer.is_none() {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        guard.outer = Some(writer.begin_with_options(options).await?);
+    }
+    let outer = guard.outer.as_ref().expect("the outer transaction was just opened");
+    let savepoint = match outer.begin().await {
+        Ok(savepoint) => savepoint,
+        Err(error) => {
+            // The outer transaction is unusable: end it, failing whoever waits on it.
+            finish(&mut guard).await;
+            return Err(error.into());
+        }
+    };
+    Ok((savepoint, Slot { guard, batch, waiting, released: false }))
+}
+
+fn abandoned(error: tokio::task::JoinError) -> StoreError {
+    StoreError::Database(format!("a write was abandoned: {error}"))
 }
 
 impl Slot {
     /// Releases a finished transaction's savepoint into the batch and waits until the batch is committed.
-    pub(crate) async fn commit(mut self, savepoint: DatabaseTransaction) -> Result<()> {
+    /// The release runs as a task of its own, for the same reason as [`GroupCommit::begin`].
+    pub(crate) async fn commit(self, savepoint: DatabaseTransaction) -> Result<()> {
+        let outcome = tokio::spawn(self.release(savepoint)).await.map_err(abandoned)??;
+        match outcome.await {
+            Ok(result) => result.map_err(StoreError::Database),
+            Err(_) => Err(StoreError::Database("the batch's commit was abandoned".into())),
+        }
+    }
+
+    async fn release(mut self, savepoint: DatabaseTransaction) -> Result<oneshot::Receiver<Result<(), String>>> {
         savepoint.commit().await?;
         let (sender, outcome) = oneshot::channel();
         self.guard.members.push(sender);
@@ -110,11 +133,7 @@ impl Slot {
             spawn_flush(self.batch.clone());
         }
         self.released = true;
-        drop(self);
-        match outcome.await {
-            Ok(result) => result.map_err(StoreError::Database),
-            Err(_) => Err(StoreError::Database("the batch's commit was abandoned".into())),
-        }
+        Ok(outcome)
     }
 }
 

@@ -48,6 +48,7 @@ on_both_backends!(
     sessions_expire,
     article_files_are_attached_once_listed_in_order_and_detached,
     concurrent_writers_all_commit_and_a_dropped_one_loses_only_its_writes,
+    writers_cancelled_at_any_point_leave_the_others_and_the_database_intact,
 );
 
 fn at(minute: i64) -> DateTime<Utc> {
@@ -663,4 +664,55 @@ async fn sqlite_dropped_transaction_releases_the_write_lock() {
     tokio::time::timeout(std::time::Duration::from_secs(5), write).await.expect("the lock was released");
     let committed_here = customer(&db.store, "after@example.com").await;
     assert!(db.store.repo().customer(committed_here).await.expect("read").is_some());
+}
+
+/// Writers whose requests are dropped at any point (waiting for the slot, mid-transaction, while committing)
+/// must not lose the others' commits, nor leave a transaction open behind them.
+async fn writers_cancelled_at_any_point_leave_the_others_and_the_database_intact(store: &Store) {
+    let requester = customer(store, "cancel@example.com").await;
+    let writers: Vec<_> = (0..40)
+        .map(|n: i64| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let tx = store.begin().await.expect("begin");
+                let number = tx.repo().next_ticket_number().await.expect("number");
+                tx.repo()
+                    .insert_ticket(&draft(requester, &format!("cancel {n}")), number, at(n))
+                    .await
+                    .expect("insert");
+                for _ in 0..n % 4 {
+                    tokio::task::yield_now().await;
+                }
+                tx.commit().await.expect("commit");
+                format!("cancel {n}")
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
+    for (n, writer) in writers.iter().enumerate() {
+        if n % 3 == 0 {
+            writer.abort();
+        }
+    }
+    let mut committed = Vec::new();
+    for writer in writers {
+        if let Ok(subject) = writer.await {
+            committed.push(subject);
+        }
+    }
+    assert!(!committed.is_empty());
+    // A write after them all goes through (nothing is left holding the slot or an open transaction) ...
+    let after = tokio::time::timeout(std::time::Duration::from_secs(10), customer(store, "after-cancel@example.com"))
+        .await
+        .expect("the write slot is free");
+    assert!(store.repo().customer(after).await.expect("read").is_some());
+    // ... and every writer that finished is stored; an aborted one is stored whole or not at all.
+    let stored =
+        store.repo().list_tickets(&TicketFilter::default(), TicketSort::CreatedDesc, 100, None).await.expect("list");
+    let subjects: Vec<_> = stored.items.iter().map(|ticket| ticket.subject.clone()).collect();
+    for subject in &committed {
+        assert!(subjects.contains(subject), "{subject} was committed but is not stored");
+    }
 }
