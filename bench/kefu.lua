@@ -3,6 +3,8 @@
 --   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT -- create RUN_ID    POST /api/v1/tickets, a new requester each time
 --   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT -- read MAX_ID      GET /api/v1/tickets/{random 1..MAX_ID}
 --   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT/api/v1/tickets?status=open&limit=25 -- list
+--   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT -- search QUERIES  GET /api/v1/search?q=..., the queries of
+--                                                                       the file QUERIES in turn (one per line, # skips)
 --
 -- The bearer token comes in with `-H "Authorization: Bearer ..."`. Every mode prints one machine-readable
 -- line at the end:  RESULT requests=.. seconds=.. rps=.. p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. errors=.. non2xx=..
@@ -29,6 +31,19 @@ local function create_request()
   return wrk.format("POST", "/api/v1/tickets", nil, body)
 end
 
+local search_paths = {}
+local search_next = 1
+
+local function urlencode(text)
+  return (text:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+
+local function search_request()
+  local path = search_paths[search_next]
+  search_next = search_next % #search_paths + 1
+  return wrk.format("GET", path)
+end
+
 local function read_request()
   return wrk.format("GET", "/api/v1/tickets/" .. math.random(1, max_id))
 end
@@ -44,6 +59,17 @@ function init(args)
     max_id = tonumber(args[2] or "1")
     math.randomseed(os.time() * 1000 + id)
     request = read_request
+  elseif mode == "search" then
+    local file = assert(io.open(args[2] or "bench/search/queries.txt", "r"))
+    for line in file:lines() do
+      line = line:gsub("^%s+", ""):gsub("%s+$", "")
+      if line ~= "" and line:sub(1, 1) ~= "#" then
+        table.insert(search_paths, "/api/v1/search?q=" .. urlencode(line))
+      end
+    end
+    file:close()
+    assert(#search_paths > 0, "no queries")
+    request = search_request
   end
 end
 

@@ -100,18 +100,8 @@ TOKEN=$(make_token "$PORT")
 [ -n "$TOKEN" ] && [ "$TOKEN" != null ] || die "could not create an API token"
 hits=$(curl -s -f -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/search?q=refund" | jq '.hits | length')
 [ "${hits:-0}" -gt 0 ] || die "the API found nothing for 'refund'; is the index built?"
-search_wrk() { # OUT SECONDS [CONNECTIONS]: one wrk run; prints its RESULT line plus other_busy= (as lib.sh's wrk_once)
-  local out=$1 busy0 total0 busy1 total1 kefu0 kefu1 wrk_ticks TIMEFORMAT='%U %S'
-  read -r busy0 total0 < <(machine_ticks)
-  kefu0=$(proc_ticks "$KEFU_PID")
-  { time wrk -t1 -c"${3:-4}" -d"$2s" --timeout 10s --latency -H "Authorization: Bearer $TOKEN" \
-      -s "$BENCH_DIR/search/search.lua" "http://127.0.0.1:$PORT" -- "$QUERIES" >"$out" 2>&1 || true; } 2>"$out.cpu"
-  read -r busy1 total1 < <(machine_ticks)
-  kefu1=$(proc_ticks "$KEFU_PID")
-  wrk_ticks=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($1 + $2) * hz }' "$out.cpu")
-  grep '^RESULT' "$out" >/dev/null || { cat "$out" >&2; die "wrk failed (see $out)"; }
-  echo "$(grep '^RESULT' "$out") other_busy=$(((busy1 - busy0 - (kefu1 - kefu0) - wrk_ticks) * 100 / (total1 - total0)))"
-}
+# OUT SECONDS [CONNECTIONS]: one wrk run of the search mix (lib.sh's wrk_once).
+search_wrk() { wrk_once "$1" "${3:-4}" "$2" "http://127.0.0.1:$PORT" -- search "$QUERIES"; }
 search_wrk "$RESULTS/api-warmup.txt" 3 >/dev/null
 log "API search under load, $RUNS runs of ${DUR}s (machine $(wait_quiet)% busy before)"
 for run in $(seq "$RUNS"); do
