@@ -83,11 +83,17 @@ fn draft(requester: CustomerId, subject: &str) -> NewTicket {
 }
 
 async fn create(store: &Store, draft: NewTicket, minute: i64) -> kefu_domain::Ticket {
+    let (tx, ticket) = begin_with_ticket(store, draft, minute).await;
+    tx.commit().await.expect("commit");
+    ticket
+}
+
+/// A transaction that has inserted a ticket and is not yet committed.
+async fn begin_with_ticket(store: &Store, draft: NewTicket, minute: i64) -> (kefu_store::Tx, kefu_domain::Ticket) {
     let tx = store.begin().await.expect("begin");
     let number = tx.repo().next_ticket_number().await.expect("number");
     let ticket = tx.repo().insert_ticket(&draft, number, at(minute)).await.expect("insert");
-    tx.commit().await.expect("commit");
-    ticket
+    (tx, ticket)
 }
 
 async fn agent(store: &Store, email: &str, role: Role, groups: &[GroupId]) -> AgentId {
@@ -616,9 +622,7 @@ async fn concurrent_writers_all_commit_and_a_dropped_one_loses_only_its_writes(s
         .map(|n: i64| {
             let store = store.clone();
             tokio::spawn(async move {
-                let tx = store.begin().await.expect("begin");
-                let number = tx.repo().next_ticket_number().await.expect("number");
-                tx.repo().insert_ticket(&draft(requester, &format!("batch {n}")), number, at(n)).await.expect("insert");
+                let (tx, _) = begin_with_ticket(&store, draft(requester, &format!("batch {n}")), n).await;
                 tokio::task::yield_now().await;
                 if n % 5 == 0 {
                     drop(tx);
@@ -674,12 +678,7 @@ async fn writers_cancelled_at_any_point_leave_the_others_and_the_database_intact
         .map(|n: i64| {
             let store = store.clone();
             tokio::spawn(async move {
-                let tx = store.begin().await.expect("begin");
-                let number = tx.repo().next_ticket_number().await.expect("number");
-                tx.repo()
-                    .insert_ticket(&draft(requester, &format!("cancel {n}")), number, at(n))
-                    .await
-                    .expect("insert");
+                let (tx, _) = begin_with_ticket(&store, draft(requester, &format!("cancel {n}")), n).await;
                 for _ in 0..n % 4 {
                     tokio::task::yield_now().await;
                 }
