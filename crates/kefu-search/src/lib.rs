@@ -5,7 +5,8 @@
 //! come out as [`Hit`]s for a [`SearchQuery`] (text plus filters plus who is asking). Text is folded from
 //! Traditional to Simplified Chinese (fast2s), segmented into words (jieba), lower-cased and stemmed (English),
 //! so `退款` finds `退款申請`, `refunds` finds `refund`; a second field of 1- and 2-character grams makes
-//! one-character queries, names, email fragments and ticket numbers match too.
+//! one-character queries, partial names, email fragments and ticket numbers match too (it joins a query only
+//! where its words cannot match, see `query.rs`).
 //!
 //! ```
 //! use kefu_search::{ArticleDoc, Audience, DocKind, SearchIndex, SearchQuery};

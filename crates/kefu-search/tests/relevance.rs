@@ -234,3 +234,48 @@ fn long_bodies_with_compound_words_give_snippets_not_panics() {
         assert!(shown.chars().count() <= 200, "{text}: {shown}");
     }
 }
+
+/// Tickets about printers and a customer named Tanaka, for how words and grams share the work.
+fn printers() -> SearchIndex {
+    let index = SearchIndex::in_memory().expect("index");
+    index
+        .upsert_ticket(&ticket(1, 2001, "Printer offline", &["The office printer is offline"], None, None))
+        .expect("ticket");
+    // Every 2-gram of `printer` is in this subject, spread over two other words.
+    index.upsert_ticket(&ticket(2, 2002, "sprint terrier", &["Our sprint mascot"], None, None)).expect("ticket");
+    index
+        .upsert_article(&article(3, "Tana river trips", "Boat trips on the Tana.", "en", true, true))
+        .expect("article");
+    index
+        .upsert_customer(&CustomerDoc {
+            id: 4,
+            name: "Tanaka Hiroshi".into(),
+            identities: vec!["hiroshi.tanaka@example.jp".into()],
+            organization: None,
+            created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("time"),
+        })
+        .expect("customer");
+    index.commit(1).expect("commit");
+    index
+}
+
+#[test]
+fn a_query_of_whole_words_matches_words_not_letter_pairs() {
+    let index = printers();
+    assert_eq!(ids(&index, SearchQuery::text("printer")), [(DocKind::Ticket, 1)]);
+    assert_eq!(index.search(&SearchQuery::text("printer")).expect("search").total, 1);
+    assert_eq!(ids(&index, SearchQuery::text("printers offline")), [(DocKind::Ticket, 1)]);
+}
+
+#[test]
+fn partial_words_and_fragments_match_by_their_grams() {
+    let index = printers();
+    for text in ["Tana", "tanaka@exa", "shi.tana", "T"] {
+        let found = ids(&index, SearchQuery::text(text).kinds(&[DocKind::Customer]));
+        assert_eq!(found, [(DocKind::Customer, 4)], "{text}");
+    }
+    assert_eq!(ids(&index, SearchQuery::text("#2002")).first(), Some(&(DocKind::Ticket, 2)));
+    // `tana` is a word of the article, so the words run first; they find no customer, and the grams do.
+    assert_eq!(ids(&index, SearchQuery::text("tana").kinds(&[DocKind::Customer])), [(DocKind::Customer, 4)]);
+    assert_eq!(ids(&index, SearchQuery::text("tana").kinds(&[DocKind::Article])), [(DocKind::Article, 3)]);
+}
