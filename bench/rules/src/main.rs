@@ -204,6 +204,10 @@ async fn fresh_app(dir: &std::path::Path, name: &str) -> Result<(Store, App, Age
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    // `KEFU_LOG=sqlx=info` prints every SQL statement (and how long it took), to see what a create runs.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG") {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
     let dir = tempfile::tempdir()?;
     // Two databases side by side, rounds alternating between them, so a busy machine slows both alike.
     let (_, plain_app, plain_admin, _) = fresh_app(dir.path(), "plain.db").await?;

@@ -212,6 +212,30 @@ async fn check_assignment<C: Conn>(
     Ok(())
 }
 
+/// A requester as read before the write transaction: see [`App::look_up_requester`].
+pub(crate) enum RequesterLookup {
+    /// An existing customer (the one merged into, when merged).
+    Known(kefu_store::CustomerBrief),
+    /// Nobody has this identity yet: the customer to create with it.
+    Unknown {
+        /// The identity the customer is known by.
+        identity: kefu_domain::Identity,
+        /// Name and organization (from the email domain).
+        draft: kefu_store::NewCustomer,
+    },
+}
+
+/// The customer a merged customer now lives on (the customer itself when not merged).
+async fn merge_target<C: Conn>(
+    repo: &Repo<'_, C>,
+    brief: kefu_store::CustomerBrief,
+) -> Result<kefu_store::CustomerBrief> {
+    match brief.merged_into_id {
+        Some(target) => Ok(repo.customer_brief(target).await?.unwrap_or(brief)),
+        None => Ok(brief),
+    }
+}
+
 /// Saves a changed ticket over `previous` if nobody changed it since, or reports the conflict.
 pub(crate) async fn save_over(tx: &Tx, ticket: &Ticket, previous: &Ticket) -> Result<()> {
     if tx.repo().save_ticket(ticket, previous).await? {
@@ -275,45 +299,59 @@ impl App {
         Ok(self.resolve_requester_brief(tx, requester).await?.id)
     }
 
-    /// [`App::resolve_requester`] with the tier and organization rules look at, in one query when known.
+    /// [`App::resolve_requester`] with the tier and organization rules look at.
     pub(crate) async fn resolve_requester_brief(
         &self,
         tx: &Tx,
         requester: &Requester,
     ) -> Result<kefu_store::CustomerBrief> {
+        let lookup = self.look_up_requester(requester).await?;
+        self.settle_requester(tx, lookup).await
+    }
+
+    /// The first half of resolving a requester, read outside the write transaction (on SQLite, before the
+    /// one write slot is taken): the customer if known, else the customer to create.
+    pub(crate) async fn look_up_requester(&self, requester: &Requester) -> Result<RequesterLookup> {
+        let repo = self.store.repo();
         let found = match requester {
-            Requester::Existing(id) => Some(tx.repo().customer_brief(*id).await?.ok_or_else(|| {
+            Requester::Existing(id) => Some(repo.customer_brief(*id).await?.ok_or_else(|| {
                 AppError::InvalidReference { field: "requester_id", message: format!("there is no customer {id}") }
             })?),
-            Requester::Identity { identity, .. } => tx.repo().customer_brief_by_identity(identity).await?,
+            Requester::Identity { identity, .. } => repo.customer_brief_by_identity(identity).await?,
         };
         match (found, requester) {
-            (Some(brief), _) => match brief.merged_into_id {
-                Some(target) => Ok(tx.repo().customer_brief(target).await?.unwrap_or(brief)),
-                None => Ok(brief),
-            },
+            (Some(brief), _) => Ok(RequesterLookup::Known(merge_target(&repo, brief).await?)),
             (None, Requester::Identity { identity, name }) => {
                 let name = match name {
                     Some(name) => kefu_domain::Customer::normalize_name(name)?,
                     None => kefu_domain::Customer::default_name(identity),
                 };
-                let id = self
-                    .insert_customer_with_identities(
-                        tx,
-                        name,
-                        None,
-                        None,
-                        None,
-                        Default::default(),
-                        std::slice::from_ref(identity),
-                    )
-                    .await?;
-                Ok(tx.repo().customer_brief(id).await?.ok_or(AppError::NotFound(Entity::Customer))?)
+                let organization_id = match identity.email_domain() {
+                    Some(domain) => repo.organization_by_domain(domain).await?,
+                    None => None,
+                };
+                let draft = kefu_store::NewCustomer { name, organization_id, ..Default::default() };
+                Ok(RequesterLookup::Unknown { identity: identity.clone(), draft })
             }
             (None, Requester::Existing(id)) => {
                 Err(AppError::InvalidReference { field: "requester_id", message: format!("there is no customer {id}") })
             }
         }
+    }
+
+    /// The second half, inside the transaction: a known customer as found, an unknown one created, or, when
+    /// someone created them since the lookup, read again.
+    pub(crate) async fn settle_requester(&self, tx: &Tx, lookup: RequesterLookup) -> Result<kefu_store::CustomerBrief> {
+        let (identity, draft) = match lookup {
+            RequesterLookup::Known(brief) => return Ok(brief),
+            RequesterLookup::Unknown { identity, draft } => (identity, draft),
+        };
+        if let Some(brief) = tx.repo().insert_customer_claiming(&draft, &identity, self.now()).await? {
+            return Ok(brief);
+        }
+        let brief =
+            tx.repo().customer_brief_by_identity(&identity).await?.ok_or(AppError::NotFound(Entity::Customer))?;
+        merge_target(&tx.repo(), brief).await
     }
 
     /// Opens a ticket, with its first message if given. One transaction: the customer (if new), the ticket,
@@ -327,11 +365,13 @@ impl App {
             None => None,
         };
         let now = self.now();
-        let tx = self.store.begin().await?;
-        let requester = self.resolve_requester_brief(&tx, &command.requester).await?;
-        let requester_id = requester.id;
-        check_assignment(&tx.repo(), command.assignee_id, command.group_id).await?;
+        // What can be read is read before the write transaction, so the write slot is held for writes only.
+        let lookup = self.look_up_requester(&command.requester).await?;
+        check_assignment(&self.store.repo(), command.assignee_id, command.group_id).await?;
         let rules = LoadedRules::load(self, command.category_id).await?;
+        let tx = self.store.begin().await?;
+        let requester = self.settle_requester(&tx, lookup).await?;
+        let requester_id = requester.id;
         let draft = NewTicket {
             subject: command.subject,
             status: command.status.unwrap_or(Status::New),

@@ -163,7 +163,9 @@ impl Store {
                 .min_connections(1)
                 .connect_timeout(Duration::from_secs(10))
                 .acquire_timeout(Duration::from_secs(30))
-                .sqlx_logging(false)
+                // Every statement is logged only when the log filter asks for it (`KEFU_LOG=info,sqlx=info`):
+                // building the log line costs each statement time otherwise.
+                .sqlx_logging(tracing::enabled!(target: "sqlx::query", tracing::Level::INFO))
                 .map_sqlx_sqlite_opts(sqlite_options);
             options
         };

@@ -6,7 +6,7 @@ use kefu_domain::{
     Actor, Agent, AgentId, Channel, CustomerId, EventKind, GroupId, Identity, LinkKind, MessageDraft, NewTicket,
     Priority, Role, Status, Tag, TicketEventDraft, TicketLink, TicketNumber,
 };
-use kefu_store::{Cursor, NewCustomer, Store, StoreError, TicketFilter, TicketSort, Visibility};
+use kefu_store::{Cursor, CustomerFilter, NewCustomer, Store, StoreError, TicketFilter, TicketSort, Visibility};
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -39,11 +39,13 @@ on_both_backends!(
     updated_sort_pages_by_timestamp_then_id,
     identity_lookup_finds_the_one_customer,
     identities_are_unique_across_customers,
+    a_claimed_identity_creates_one_customer_and_leaves_no_orphan,
     customer_merge_moves_identities_and_tickets,
     events_append_in_order_and_page,
     messages_move_on_merge_and_hide_internal_notes,
     followers_and_links_are_idempotent,
     outbox_delivers_in_order,
+    outbox_bounds_are_the_lowest_and_highest_kept_ids,
     idempotency_key_is_claimed_once,
     sessions_expire,
     article_files_are_attached_once_listed_in_order_and_detached,
@@ -324,6 +326,20 @@ async fn identities_are_unique_across_customers(store: &Store) {
     );
 }
 
+async fn a_claimed_identity_creates_one_customer_and_leaves_no_orphan(store: &Store) {
+    let identity = Identity::email("claim@example.com").expect("email");
+    let draft = NewCustomer { name: "Claim".into(), ..NewCustomer::default() };
+    let tx = store.begin().await.expect("begin");
+    let first = tx.repo().insert_customer_claiming(&draft, &identity, at(0)).await.expect("claim").expect("created");
+    assert_eq!(first.merged_into_id, None);
+    // The same identity again (as a request that looked it up before the first committed would): nothing.
+    assert_eq!(tx.repo().insert_customer_claiming(&draft, &identity, at(1)).await.expect("claim"), None);
+    tx.commit().await.expect("commit");
+    assert_eq!(store.repo().customer_id_by_identity(&identity).await.expect("lookup"), Some(first.id));
+    let everyone = store.repo().list_customers(&CustomerFilter::default(), 10, None).await.expect("list");
+    assert_eq!(everyone.items.iter().map(|customer| customer.id).collect::<Vec<_>>(), [first.id]);
+}
+
 async fn customer_merge_moves_identities_and_tickets(store: &Store) {
     let source = customer(store, "j@example.com").await;
     let target = customer(store, "k@example.com").await;
@@ -426,6 +442,18 @@ async fn outbox_delivers_in_order(store: &Store) {
     let pending = store.repo().undelivered_outbox(10).await.expect("pending");
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].payload["n"], 2);
+}
+
+async fn outbox_bounds_are_the_lowest_and_highest_kept_ids(store: &Store) {
+    assert_eq!(store.repo().outbox_bounds().await.expect("bounds"), (0, 0));
+    let tx = store.begin().await.expect("begin");
+    for n in 0..3 {
+        tx.repo().insert_outbox("ticket", &serde_json::json!({ "n": n }), at(n)).await.expect("outbox");
+    }
+    tx.commit().await.expect("commit");
+    let all = store.repo().outbox_after(0, 10).await.expect("all");
+    let ids: Vec<i64> = all.iter().map(|row| row.id).collect();
+    assert_eq!(store.repo().outbox_bounds().await.expect("bounds"), (ids[0], ids[2]));
 }
 
 async fn idempotency_key_is_claimed_once(store: &Store) {

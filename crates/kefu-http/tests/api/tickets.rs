@@ -41,6 +41,22 @@ api_test!(create_returns_201_with_sequential_numbers_and_an_etag, |app: &TestApp
     li.get("/api/v1/tickets/999999").await.assert_problem(404, "ticket.not_found");
 });
 
+api_test!(concurrent_creates_for_one_new_requester_make_one_customer, |app: &TestApp| async move {
+    // Each create looks the requester up before its write transaction, so all of them may find nobody and
+    // try to create the customer: one does, the others find that one.
+    let li = app.agent("li@example.com", Role::Agent).await;
+    let creates = (0..8).map(|n| {
+        let li = li.clone();
+        async move { li.create_ticket(&format!("parcel {n}"), "new.customer@example.com", json!({})).await }
+    });
+    let tickets = futures::future::join_all(creates).await;
+    let requesters: std::collections::BTreeSet<String> =
+        tickets.iter().map(|ticket| ticket["requester_id"].to_string()).collect();
+    assert_eq!(requesters.len(), 1, "{requesters:?}");
+    let customers = li.get("/api/v1/customers").await;
+    assert_eq!(customers.assert_status(200)["items"].as_array().map(Vec::len), Some(1));
+});
+
 api_test!(idempotency_key_makes_a_retry_return_the_first_ticket, |app: &TestApp| async move {
     let li = app.agent("li@example.com", Role::Agent).await;
     let body = json!({ "subject": "once", "requester": { "email": "c@example.com" } });

@@ -116,6 +116,39 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         }
     }
 
+    /// Creates a customer with one identity, unless another customer holds that identity by now (a
+    /// concurrent request created them first): then nothing stays written and `None` comes back, for the
+    /// caller to look that customer up. Two statements, where a lookup first would be three.
+    pub async fn insert_customer_claiming(
+        &self,
+        draft: &NewCustomer,
+        identity: &Identity,
+        now: DateTime<Utc>,
+    ) -> Result<Option<CustomerBrief>> {
+        let id = self.insert_customer(draft, now).await?;
+        let row = customer_identity::ActiveModel {
+            customer_id: Set(id.0),
+            kind: Set(identity.kind.as_str().to_owned()),
+            provider: Set(identity.kind.provider().to_owned()),
+            value: Set(identity.value.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        };
+        let unique =
+            [customer_identity::Column::Kind, customer_identity::Column::Provider, customer_identity::Column::Value];
+        let claimed = customer_identity::Entity::insert(row).on_conflict_do_nothing_on(unique).exec(self.conn).await?;
+        if !matches!(claimed, sea_orm::TryInsertResult::Inserted(_)) {
+            customer::Entity::delete_by_id(id.0).exec(self.conn).await?;
+            return Ok(None);
+        }
+        Ok(Some(CustomerBrief {
+            id,
+            tier: draft.tier.clone(),
+            organization_id: draft.organization_id,
+            merged_into_id: None,
+        }))
+    }
+
     /// Removes one identity of a customer; false if it was not theirs.
     pub async fn remove_identity(&self, customer_id: CustomerId, identity_id: IdentityId) -> Result<bool> {
         let result = customer_identity::Entity::delete_many()

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+};
 use serde_json::Value;
 
 use crate::entities::outbox;
@@ -65,17 +67,18 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .collect())
     }
 
-    /// The lowest and highest notice ids still kept (both 0 when the outbox is empty).
+    /// The lowest and highest notice ids still kept (both 0 when the outbox is empty). Two subqueries, each
+    /// one step along the primary key: `MIN` and `MAX` in one select make SQLite scan the whole table.
     pub async fn outbox_bounds(&self) -> Result<(i64, i64)> {
-        let bounds: Option<(Option<i64>, Option<i64>)> = outbox::Entity::find()
-            .select_only()
-            .column_as(outbox::Column::Id.min(), "low")
-            .column_as(outbox::Column::Id.max(), "high")
-            .into_tuple()
-            .one(self.conn)
-            .await?;
-        let (low, high) = bounds.unwrap_or_default();
-        Ok((low.unwrap_or(0), high.unwrap_or(0)))
+        let sql = "SELECT (SELECT MIN(id) FROM outbox) AS low, (SELECT MAX(id) FROM outbox) AS high";
+        let row = self.conn.query_one_raw(Statement::from_string(self.db_backend(), sql)).await?;
+        let bound = |name: &str| -> Result<i64> {
+            Ok(match &row {
+                Some(row) => row.try_get::<Option<i64>>("", name)?.unwrap_or(0),
+                None => 0,
+            })
+        };
+        Ok((bound("low")?, bound("high")?))
     }
 
     /// Marks notices as delivered.
