@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use group_commit::GroupCommit;
+use write_behind::WriteBehind;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -39,6 +40,7 @@ pub mod migration;
 mod repo;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod write_behind;
 
 pub use repo::HelpEntry;
 pub use repo::{
@@ -201,7 +203,7 @@ impl Store {
 
     /// Reads outside a transaction.
     pub fn repo(&self) -> Repo<'_, DatabaseConnection> {
-        Repo { conn: &self.reader, backend: self.backend }
+        Repo { conn: &self.reader, backend: self.backend, write_behind: None }
     }
 
     /// Starts a write transaction. On SQLite it is a savepoint in a batch of transactions that share one
@@ -210,9 +212,9 @@ impl Store {
         match &self.group_commit {
             Some(group_commit) => {
                 let (inner, slot) = group_commit.begin().await?;
-                Ok(Tx { inner, backend: self.backend, slot: Some(slot) })
+                Ok(Tx { inner, backend: self.backend, write_behind: Some(WriteBehind::default()), slot: Some(slot) })
             }
-            None => Ok(Tx { inner: self.writer.begin().await?, backend: self.backend, slot: None }),
+            None => Ok(Tx { inner: self.writer.begin().await?, backend: self.backend, write_behind: None, slot: None }),
         }
     }
 
@@ -264,17 +266,23 @@ pub struct Tx {
     // Dropped first: rolls back (to the savepoint on SQLite) before the slot is released.
     inner: DatabaseTransaction,
     backend: Backend,
+    /// Writes queued until the commit (SQLite): see [`write_behind`].
+    write_behind: Option<WriteBehind>,
     slot: Option<group_commit::Slot>,
 }
 
 impl Tx {
     /// Reads and writes inside the transaction.
     pub fn repo(&self) -> Repo<'_, DatabaseTransaction> {
-        Repo { conn: &self.inner, backend: self.backend }
+        Repo { conn: &self.inner, backend: self.backend, write_behind: self.write_behind.as_ref() }
     }
 
-    /// Commits: returns once the writes are committed (on SQLite, with the batch they joined).
+    /// Commits: returns once the writes are committed (on SQLite, with the batch they joined, after the
+    /// writes queued behind). If a queued write fails, the transaction rolls back whole.
     pub async fn commit(self) -> Result<()> {
+        if let Some(write_behind) = &self.write_behind {
+            write_behind.flush(&self.inner).await?;
+        }
         match self.slot {
             Some(slot) => slot.commit(self.inner).await,
             None => Ok(self.inner.commit().await?),
@@ -297,10 +305,33 @@ mod sealed {
 pub struct Repo<'c, C> {
     conn: &'c C,
     backend: Backend,
+    /// Inside a SQLite transaction: where writes nobody reads back wait for the commit.
+    write_behind: Option<&'c WriteBehind>,
 }
 
 impl<C: ConnectionTrait> Repo<'_, C> {
     fn db_backend(&self) -> DbBackend {
         self.conn.get_database_backend()
+    }
+
+    /// Runs a write whose result nobody reads: inside a SQLite transaction it waits for the commit with the
+    /// others ([`write_behind`]), elsewhere it runs now. Only for the tables that [`write_behind`] names.
+    async fn write_behind(&self, statement: impl sea_orm::QueryTrait) -> Result<()> {
+        let statement = statement.build(self.db_backend());
+        match self.write_behind {
+            Some(write_behind) => write_behind.push(statement),
+            None => {
+                self.conn.execute_raw(statement).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the writes queued behind now: called before reading (or writing in place) a table written behind.
+    async fn flush_written_behind(&self) -> Result<()> {
+        match self.write_behind {
+            Some(write_behind) => write_behind.flush(self.conn).await,
+            None => Ok(()),
+        }
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kefu_domain::{
     Actor, Agent, AgentId, Channel, CustomerId, EventKind, GroupId, Identity, LinkKind, MessageDraft, NewTicket,
-    Priority, Role, Status, Tag, TicketEventDraft, TicketLink, TicketNumber,
+    Priority, Role, Status, Tag, TicketEventDraft, TicketId, TicketLink, TicketNumber,
 };
 use kefu_store::{Cursor, CustomerFilter, NewCustomer, Store, StoreError, TicketFilter, TicketSort, Visibility};
 
@@ -46,6 +46,8 @@ on_both_backends!(
     followers_and_links_are_idempotent,
     outbox_delivers_in_order,
     outbox_bounds_are_the_lowest_and_highest_kept_ids,
+    a_transaction_sees_its_writes_queued_behind,
+    a_failing_write_queued_behind_fails_the_commit_and_rolls_back_everything,
     idempotency_key_is_claimed_once,
     sessions_expire,
     article_files_are_attached_once_listed_in_order_and_detached,
@@ -454,6 +456,62 @@ async fn outbox_bounds_are_the_lowest_and_highest_kept_ids(store: &Store) {
     let all = store.repo().outbox_after(0, 10).await.expect("all");
     let ids: Vec<i64> = all.iter().map(|row| row.id).collect();
     assert_eq!(store.repo().outbox_bounds().await.expect("bounds"), (ids[0], ids[2]));
+}
+
+fn sla_record(ticket_id: TicketId, check: Option<DateTime<Utc>>) -> kefu_store::TicketSlaRecord {
+    kefu_store::TicketSlaRecord {
+        ticket_id,
+        policy_id: None,
+        targets: None,
+        calendar_id: None,
+        first_response_due_at: check,
+        next_response_due_at: None,
+        resolution_due_at: None,
+        next_due_at: check,
+        breached: false,
+        next_check_at: check,
+    }
+}
+
+async fn a_transaction_sees_its_writes_queued_behind(store: &Store) {
+    // Tags, SLA rows and outbox notices wait for the commit on SQLite; reads in the same transaction see them.
+    let requester = customer(store, "behind@example.com").await;
+    let mut tagged = draft(requester, "tagged");
+    tagged.tags = Tag::parse_set(&["退款", "vip"]).expect("tags");
+    let (tx, ticket) = begin_with_ticket(store, tagged, 1).await;
+    let reread = tx.repo().ticket(ticket.id).await.expect("load").expect("exists");
+    assert_eq!(reread.tags, ticket.tags);
+    let by_tag = TicketFilter { tag: Some(Tag::parse("vip").expect("tag")), ..TicketFilter::default() };
+    assert_eq!(tx.repo().count_tickets(&by_tag).await.expect("count"), 1);
+    tx.repo().save_ticket_sla(&sla_record(ticket.id, Some(at(30))), at(1)).await.expect("sla");
+    assert_eq!(
+        tx.repo().ticket_sla(ticket.id).await.expect("sla").map(|record| record.next_check_at),
+        Some(Some(at(30)))
+    );
+    // A tag removed in place after its insert was queued stays removed.
+    let mut untagged = reread.clone();
+    untagged.tags.retain(|tag| tag.as_str() != "vip");
+    untagged.version += 1;
+    assert!(tx.repo().save_ticket(&untagged, &reread).await.expect("save"));
+    tx.commit().await.expect("commit");
+    let stored = store.repo().ticket(ticket.id).await.expect("load").expect("exists");
+    assert_eq!(stored.tags, untagged.tags);
+    assert!(store.repo().ticket_sla(ticket.id).await.expect("sla").is_some());
+}
+
+async fn a_failing_write_queued_behind_fails_the_commit_and_rolls_back_everything(store: &Store) {
+    let requester = customer(store, "fails@example.com").await;
+    let (tx, ticket) = begin_with_ticket(store, draft(requester, "doomed"), 1).await;
+    tx.repo().insert_outbox("ticket", &serde_json::json!({ "doomed": true }), at(1)).await.expect("outbox");
+    // An SLA row for a ticket that does not exist: refused by the foreign key, at the latest when committing.
+    let queued = tx.repo().save_ticket_sla(&sla_record(TicketId(ticket.id.0 + 1000), None), at(1)).await;
+    let committed = match queued {
+        Ok(()) => tx.commit().await,
+        Err(error) => Err(error),
+    };
+    assert!(matches!(committed, Err(StoreError::MissingReference(_))), "{committed:?}");
+    assert_eq!(store.repo().ticket(ticket.id).await.expect("load"), None);
+    assert_eq!(store.repo().outbox_bounds().await.expect("bounds"), (0, 0));
 }
 
 async fn idempotency_key_is_claimed_once(store: &Store) {

@@ -34,12 +34,13 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             delivered_at: Set(None),
             ..Default::default()
         };
-        outbox::Entity::insert(row).exec(self.conn).await?;
-        Ok(())
+        // Nothing reads a notice in the transaction that writes it: it can wait for the commit.
+        self.write_behind(outbox::Entity::insert(row)).await
     }
 
     /// The oldest undelivered notices.
     pub async fn undelivered_outbox(&self, limit: u64) -> Result<Vec<OutboxRow>> {
+        self.flush_written_behind().await?;
         let rows = outbox::Entity::find()
             .filter(outbox::Column::DeliveredAt.is_null())
             .order_by_asc(outbox::Column::Id)
@@ -55,6 +56,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
     /// Notices after `after_id` in id order, delivered or not: the change feed other consumers (the search
     /// index of each node) follow with their own position.
     pub async fn outbox_after(&self, after_id: i64, limit: u64) -> Result<Vec<OutboxRow>> {
+        self.flush_written_behind().await?;
         let rows = outbox::Entity::find()
             .filter(outbox::Column::Id.gt(after_id))
             .order_by_asc(outbox::Column::Id)
@@ -70,6 +72,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
     /// The lowest and highest notice ids still kept (both 0 when the outbox is empty). Two subqueries, each
     /// one step along the primary key: `MIN` and `MAX` in one select make SQLite scan the whole table.
     pub async fn outbox_bounds(&self) -> Result<(i64, i64)> {
+        self.flush_written_behind().await?;
         let sql = "SELECT (SELECT MIN(id) FROM outbox) AS low, (SELECT MAX(id) FROM outbox) AS high";
         let row = self.conn.query_one_raw(Statement::from_string(self.db_backend(), sql)).await?;
         let bound = |name: &str| -> Result<i64> {
@@ -86,6 +89,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         if ids.is_empty() {
             return Ok(());
         }
+        self.flush_written_behind().await?;
         outbox::Entity::update_many()
             .col_expr(outbox::Column::DeliveredAt, Expr::val(now))
             .filter(outbox::Column::Id.is_in(ids.iter().copied()))
@@ -96,6 +100,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
 
     /// Deletes delivered notices older than `before`; returns how many.
     pub async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64> {
+        self.flush_written_behind().await?;
         let result =
             outbox::Entity::delete_many().filter(outbox::Column::DeliveredAt.lt(before)).exec(self.conn).await?;
         Ok(result.rows_affected)

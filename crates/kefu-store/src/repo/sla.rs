@@ -54,10 +54,11 @@ fn to_record(row: ticket_sla::Model) -> TicketSlaRecord {
 impl<C: ConnectionTrait> Repo<'_, C> {
     /// A ticket's SLA state.
     pub async fn ticket_sla(&self, ticket_id: TicketId) -> Result<Option<TicketSlaRecord>> {
+        self.flush_written_behind().await?;
         Ok(ticket_sla::Entity::find_by_id(ticket_id.0).one(self.conn).await?.map(to_record))
     }
 
-    /// Writes a ticket's SLA state.
+    /// Writes a ticket's SLA state (behind, with the transaction's commit: see `write_behind`).
     pub async fn save_ticket_sla(&self, record: &TicketSlaRecord, now: DateTime<Utc>) -> Result<()> {
         let row = ticket_sla::ActiveModel {
             ticket_id: Set(record.ticket_id.0),
@@ -72,31 +73,29 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             next_check_at: Set(record.next_check_at),
             updated_at: Set(now),
         };
-        ticket_sla::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(ticket_sla::Column::TicketId)
-                    .update_columns([
-                        ticket_sla::Column::PolicyId,
-                        ticket_sla::Column::Targets,
-                        ticket_sla::Column::CalendarId,
-                        ticket_sla::Column::FirstResponseDueAt,
-                        ticket_sla::Column::NextResponseDueAt,
-                        ticket_sla::Column::ResolutionDueAt,
-                        ticket_sla::Column::NextDueAt,
-                        ticket_sla::Column::Breached,
-                        ticket_sla::Column::NextCheckAt,
-                        ticket_sla::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec(self.conn)
-            .await?;
-        Ok(())
+        let upsert = ticket_sla::Entity::insert(row).on_conflict(
+            OnConflict::column(ticket_sla::Column::TicketId)
+                .update_columns([
+                    ticket_sla::Column::PolicyId,
+                    ticket_sla::Column::Targets,
+                    ticket_sla::Column::CalendarId,
+                    ticket_sla::Column::FirstResponseDueAt,
+                    ticket_sla::Column::NextResponseDueAt,
+                    ticket_sla::Column::ResolutionDueAt,
+                    ticket_sla::Column::NextDueAt,
+                    ticket_sla::Column::Breached,
+                    ticket_sla::Column::NextCheckAt,
+                    ticket_sla::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        );
+        self.write_behind(upsert).await
     }
 
     /// Tickets whose SLA check time has come, earliest first: one range scan of the `next_check_at` index,
     /// so the cost follows the number of due tickets, not of open ones.
     pub async fn tickets_due_for_sla_check(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<TicketId>> {
+        self.flush_written_behind().await?;
         let ids: Vec<i64> = ticket_sla::Entity::find()
             .select_only()
             .column(ticket_sla::Column::TicketId)

@@ -88,7 +88,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .map(|tag| ticket_tag::ActiveModel { ticket_id: Set(ticket_id.0), tag: Set(tag.as_str().to_owned()) })
             .collect();
         if !rows.is_empty() {
-            ticket_tag::Entity::insert_many(rows).exec(self.conn).await?;
+            self.write_behind(ticket_tag::Entity::insert_many(rows)).await?;
         }
         Ok(())
     }
@@ -98,6 +98,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         if ticket_ids.is_empty() {
             return Ok(by_ticket);
         }
+        self.flush_written_behind().await?;
         let rows = ticket_tag::Entity::find()
             .filter(ticket_tag::Column::TicketId.is_in(ticket_ids.iter().copied()))
             .order_by_asc(ticket_tag::Column::Tag)
@@ -208,6 +209,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         let removed: Vec<&str> =
             previous.tags.iter().filter(|tag| !ticket.tags.contains(tag)).map(Tag::as_str).collect();
         if !removed.is_empty() {
+            self.flush_written_behind().await?;
             ticket_tag::Entity::delete_many()
                 .filter(ticket_tag::Column::TicketId.eq(ticket.id.0))
                 .filter(ticket_tag::Column::Tag.is_in(removed))
@@ -227,6 +229,8 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         limit: u64,
         cursor: Option<Cursor>,
     ) -> Result<Page<Ticket>> {
+        // The filters may read tags and SLA rows.
+        self.flush_written_behind().await?;
         let by_updated = matches!(sort, TicketSort::UpdatedDesc | TicketSort::UpdatedAsc);
         let mut statuses = filter.statuses.clone();
         statuses.sort_by_key(|status| status.as_str());
@@ -294,6 +298,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
 
     /// How many tickets match `filter`: one `COUNT(*)` served by the same indexes as the list.
     pub async fn count_tickets(&self, filter: &TicketFilter) -> Result<u64> {
+        self.flush_written_behind().await?;
         Ok(sea_orm::PaginatorTrait::count(filtered_tickets(filter), self.conn).await?)
     }
 
