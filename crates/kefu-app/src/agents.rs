@@ -171,6 +171,7 @@ impl App {
             tx.repo().set_password_hash(agent.id, Some(hash), now).await?;
         }
         tx.commit().await?;
+        self.agents_changed();
         Ok(agent)
     }
 
@@ -249,6 +250,7 @@ impl App {
         tx.repo().set_agent_groups(agent.id, &agent.group_ids).await?;
         let members = tx.repo().group_members(group_id).await?;
         tx.commit().await?;
+        self.agents_changed();
         Ok(members)
     }
 

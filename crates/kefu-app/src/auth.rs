@@ -13,6 +13,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use totp_rs::{Builder as TotpBuilder, Secret, Totp};
 
+use crate::auth_cache::Credential;
 use crate::{App, AppError, Entity, Result, require_active};
 
 /// Every API token starts with this, so secret scanners can recognise a leaked one.
@@ -125,9 +126,18 @@ impl App {
         if fresh { Ok(()) } else { Err(AppError::TotpInvalid) }
     }
 
-    /// The active agent with this id (a session's agent), freshly loaded so role and groups are current.
+    /// The active agent with this id (a session's agent), as loaded at most a moment ago ([`crate::auth_cache`]),
+    /// so role and groups are current.
     pub async fn active_agent(&self, id: AgentId) -> Result<Option<Agent>> {
-        Ok(self.store.repo().agent(id).await?.map(|record| record.agent).filter(|agent| agent.active))
+        let credential = Credential::Agent(id);
+        if let Some(agent) = self.auth_cache.get(&credential) {
+            return Ok(Some(agent));
+        }
+        let agent = self.store.repo().agent(id).await?.map(|record| record.agent).filter(|agent| agent.active);
+        if let Some(agent) = &agent {
+            self.auth_cache.put(credential, agent.clone());
+        }
+        Ok(agent)
     }
 
     /// The active agent owning an unrevoked API token.
@@ -135,7 +145,12 @@ impl App {
         if !token.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        let Some(record) = self.store.repo().active_api_token(&token_hash(token)).await? else {
+        let hash = token_hash(token);
+        let credential = Credential::Token(hash.clone());
+        if let Some(agent) = self.auth_cache.get(&credential) {
+            return Ok(Some(agent));
+        }
+        let Some(record) = self.store.repo().active_api_token(&hash).await? else {
             return Ok(None);
         };
         let now = self.now();
@@ -144,7 +159,16 @@ impl App {
             tx.repo().touch_api_token(record.id, now).await?;
             tx.commit().await?;
         }
-        self.active_agent(record.agent_id).await
+        let agent = self.active_agent(record.agent_id).await?;
+        if let Some(agent) = &agent {
+            self.auth_cache.put(credential, agent.clone());
+        }
+        Ok(agent)
+    }
+
+    /// Forgets who recent tokens and sessions belong to: an agent, their groups or a token changed.
+    pub(crate) fn agents_changed(&self) {
+        self.auth_cache.clear();
     }
 
     /// Creates an API token for the agent; the plain token is returned once and never stored.
@@ -177,6 +201,7 @@ impl App {
             return Err(AppError::NotFound(Entity::ApiToken));
         }
         tx.commit().await?;
+        self.agents_changed();
         Ok(())
     }
 

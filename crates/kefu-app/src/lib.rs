@@ -16,6 +16,7 @@
 pub mod agents;
 pub mod attachments;
 pub mod auth;
+mod auth_cache;
 pub mod automation;
 pub mod bus;
 pub mod clock;
@@ -81,6 +82,8 @@ pub struct App {
     /// Serializes index writers (a rebuild and the change follower must not commit each other's halves) and
     /// holds what the follower applied past the index's committed position.
     index_lock: Arc<tokio::sync::Mutex<search::Applied>>,
+    /// Who recent tokens and sessions belong to, for a second or two ([`auth_cache`]).
+    auth_cache: Arc<auth_cache::AuthCache>,
 }
 
 impl std::fmt::Debug for App {
@@ -110,6 +113,7 @@ impl App {
             search: Arc::new(kefu_search::SearchIndex::in_memory().expect("an in-memory index always opens")),
             index_ready: Arc::new(Notify::new()),
             index_lock: Arc::default(),
+            auth_cache: Arc::default(),
         }
     }
 
