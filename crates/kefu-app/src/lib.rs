@@ -49,8 +49,8 @@ pub use kefu_search::{DocKind, Hit, SearchQuery};
 /// Storage values the use cases hand back, re-exported so callers need not depend on `kefu-store`.
 pub use kefu_store::{
     AUTOMATION, ApiTokenRecord, ArticleFilter, AttachmentRecord, CalendarRecord, Cursor, CustomerFilter, MacroRecord,
-    NotificationRecord, Page, RevisionRecord, RuleRecord, SearchStats, SlaPolicyRecord, TRIGGER, TicketSort,
-    ViewRecord,
+    NotificationRecord, Page, RevisionRecord, RuleRecord, SearchStats, SlaPolicyRecord, TRIGGER, TicketBrief,
+    TicketSort, ViewRecord,
 };
 
 /// Limits and settings the use cases need.

@@ -16,6 +16,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use kefu_domain::{Agent, CustomerId, IdentityKind, TicketId};
 use kefu_search::{Audience, CustomerDoc, DocKind, SearchIndex, SearchQuery, SearchResults, TicketDoc};
+use kefu_store::TicketBrief;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Notice;
@@ -33,8 +34,8 @@ pub struct AgentResults {
     pub hits: Vec<kefu_search::Hit>,
     /// How many documents match in all.
     pub total: usize,
-    /// The tickets among the hits, as stored now.
-    pub tickets: std::collections::BTreeMap<TicketId, kefu_domain::Ticket>,
+    /// The current state of the tickets among the hits, as stored now.
+    pub tickets: std::collections::BTreeMap<TicketId, TicketBrief>,
     /// The article translations among the hits, by translation id.
     pub translations: std::collections::BTreeMap<i64, kefu_domain::kb::Translation>,
 }
@@ -326,13 +327,13 @@ impl App {
         let results = blocking(move || index.search(&query).map_err(search_error)).await?;
         let ticket_ids: Vec<TicketId> =
             results.hits.iter().filter(|hit| hit.kind == DocKind::Ticket).map(|hit| TicketId(hit.id)).collect();
-        let tickets: std::collections::BTreeMap<TicketId, kefu_domain::Ticket> = self
+        let tickets: std::collections::BTreeMap<TicketId, TicketBrief> = self
             .store
             .repo()
-            .tickets_by_ids(&ticket_ids)
+            .ticket_briefs_by_ids(&ticket_ids)
             .await?
             .into_iter()
-            .filter(|ticket| agent.can_view(ticket))
+            .filter(|ticket| agent.can_view_parts(ticket.group_id, ticket.assignee_id))
             .map(|ticket| (ticket.id, ticket))
             .collect();
         let found = results.hits.len();

@@ -51,7 +51,7 @@ pub use repo::{
     AgentRecord, ApiTokenRecord, AttachmentRecord, Cursor, CustomerBrief, CustomerFilter, EventPage, IdempotencyRecord,
     NewAttachment, NewCustomer, OutboxRow, Page, TicketFilter, TicketSort, Visibility,
 };
-pub use repo::{ArticleFilter, RevisionRecord, SearchStats, TranslationText};
+pub use repo::{ArticleFilter, RevisionRecord, SearchStats, TicketBrief, TranslationText};
 pub use repo::{
     InboundFilter, InboundMailRecord, MailMessageRecord, MailServerSettings, MailboxRecord, OutboundMailRecord,
 };

@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use kefu_app::search::AgentResults;
-use kefu_app::{ArticleFilter, DocKind, Hit, SearchQuery};
+use kefu_app::{ArticleFilter, DocKind, Hit, SearchQuery, TicketBrief};
 use kefu_domain::kb::{ArticleStatus, Translation, Visibility};
-use kefu_domain::{Agent, Ticket, TicketId};
+use kefu_domain::{Agent, TicketId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -148,7 +148,7 @@ pub async fn article_states(
 /// Converts a hit, with the ticket or translation it names (and that translation's article's state).
 pub fn hit_dto(
     hit: &Hit,
-    tickets: &BTreeMap<TicketId, Ticket>,
+    tickets: &BTreeMap<TicketId, TicketBrief>,
     translations: &BTreeMap<i64, Translation>,
     articles: &BTreeMap<i64, (ArticleStatus, Visibility)>,
 ) -> SearchHitDto {

@@ -19,6 +19,7 @@ mod organizations;
 mod outbox;
 mod portal;
 mod rules;
+mod search;
 mod sessions;
 mod sla;
 mod tickets;
@@ -36,6 +37,7 @@ pub use notifications::{NotificationRecord, WebhookDelivery};
 pub use outbox::OutboxRow;
 pub use portal::HelpEntry;
 pub use rules::{AUTOMATION, CalendarRecord, MacroRecord, RuleRecord, SlaPolicyRecord, TRIGGER, ViewRecord};
+pub use search::TicketBrief;
 pub use sla::TicketSlaRecord;
 
 /// One page of a keyset-paginated list.
