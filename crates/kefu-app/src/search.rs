@@ -69,8 +69,9 @@ impl App {
         &self.search
     }
 
-    /// Builds the index documents of some tickets (and of their requesters) from the database.
-    async fn index_tickets(&self, ids: &[TicketId]) -> Result<()> {
+    /// Builds the index documents of some tickets from the database, and with `with_requesters` those of
+    /// their requesters too (a rebuild leaves them to its pass over every customer).
+    async fn index_tickets(&self, ids: &[TicketId], with_requesters: bool) -> Result<()> {
         let repo = self.store.repo();
         let tickets = repo.tickets_by_ids(ids).await?;
         let mut texts = repo.message_texts(ids).await?;
@@ -98,7 +99,7 @@ impl App {
                 updated_at: ticket.updated_at,
             });
         }
-        let customer_documents = self.customer_documents(&customers).await?;
+        let customer_documents = if with_requesters { self.customer_documents(&customers).await? } else { Vec::new() };
         let index = self.search.clone();
         blocking(move || {
             for document in &documents {
@@ -114,9 +115,19 @@ impl App {
 
     async fn customer_documents(&self, customers: &[kefu_domain::Customer]) -> Result<Vec<CustomerDoc>> {
         let mut documents = Vec::with_capacity(customers.len());
+        // Each organization's name is read once per batch, however many of its members are in it.
+        let mut organizations: std::collections::BTreeMap<kefu_domain::OrganizationId, Option<String>> =
+            Default::default();
         for customer in customers.iter().filter(|customer| customer.merged_into_id.is_none()) {
             let organization = match customer.organization_id {
-                Some(id) => self.store.repo().organization(id).await?.map(|organization| organization.name),
+                Some(id) => match organizations.get(&id) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = self.store.repo().organization(id).await?.map(|organization| organization.name);
+                        organizations.insert(id, name.clone());
+                        name
+                    }
+                },
                 None => None,
             };
             let mut identities: Vec<String> =
@@ -179,7 +190,7 @@ impl App {
             let Some(last) = ids.last() else { break };
             after = last.0;
             tickets += ids.len();
-            self.index_tickets(&ids).await?;
+            self.index_tickets(&ids, false).await?;
         }
         let mut after = 0;
         loop {
@@ -272,7 +283,7 @@ impl App {
         let customers: Vec<CustomerId> = customers.into_iter().collect();
         let articles: Vec<i64> = articles.into_iter().collect();
         let outcome = async {
-            self.index_tickets(&tickets).await?;
+            self.index_tickets(&tickets, true).await?;
             self.index_customers(&customers).await?;
             self.index_articles(&articles).await?;
             let index = self.search.clone();

@@ -436,6 +436,19 @@ api_test!(only_admins_rebuild_the_index, |app: &TestApp| async move {
     }
 });
 
+// The rebuild writes each customer once, in its pass over every customer, not also with their tickets.
+api_test!(a_rebuild_finds_every_ticket_and_requester_once, |app: &TestApp| async move {
+    let admin = app.agent("admin@example.com", Role::Admin).await;
+    let first = admin.create_ticket("printer on fire", "tanaka@example.jp", json!({})).await;
+    admin.create_ticket("printer out of toner", "tanaka@example.jp", json!({})).await;
+    let (tickets, customers) = app.app.reindex_all().await.expect("rebuild");
+    assert_eq!((tickets, customers), (2, 1));
+    let found = admin.get("/api/v1/search?q=printer").await;
+    assert_eq!(found.json["total"], 2, "{}", found.json);
+    let requester = admin.get("/api/v1/search?q=tanaka@example.jp&type=customer").await;
+    assert_eq!(hit_ids(&requester.json, "customer"), vec![first["requester_id"].as_i64().expect("id")]);
+});
+
 // The web app's category tree needs each category's id, and an input that echoes one back is accepted
 // (the id in the body is ignored).
 api_test!(kb_categories_are_listed_with_their_ids, |app: &TestApp| async move {
