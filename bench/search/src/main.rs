@@ -10,8 +10,9 @@
 //!   highlighting: what a minimal application on tantivy would do;
 //! - `bare_count`: the same plus the number of matching documents (tantivy's `Count`), which the API returns;
 //! - `kefu_search`: [`kefu_search::SearchIndex::search`] as an unrestricted agent, 20 results (the API's
-//!   default page): filters, the gram and number clauses, the total, highlighted title and snippet. This is
-//!   what `GET /api/v1/search` runs before it re-reads the tickets from the database.
+//!   default page): filters, the number clause, the gram clause where words may not match (none of this
+//!   mix's queries needs it: each is made of indexed words), the total, highlighted title and snippet. This
+//!   is what `GET /api/v1/search` runs before it re-reads the tickets from the database.
 //!
 //! Each prints one line, `RESULT mode=.. queries=.. seconds=.. rate=.. p50_ms=.. p99_ms=.. max_ms=..`, with
 //! a warm-up pass over the mix first. `--list` prints how many documents each query matches (and its tokens).
