@@ -305,14 +305,20 @@ impl App {
         tx: &Tx,
         requester: &Requester,
     ) -> Result<kefu_store::CustomerBrief> {
-        let lookup = self.look_up_requester(requester).await?;
+        // Read in the transaction: a second connection from the pool while this one is held could wait for
+        // ever on PostgreSQL when every connection is held this way.
+        let lookup = self.look_up_requester(&tx.repo(), requester).await?;
         self.settle_requester(tx, lookup).await
     }
 
-    /// The first half of resolving a requester, read outside the write transaction (on SQLite, before the
-    /// one write slot is taken): the customer if known, else the customer to create.
-    pub(crate) async fn look_up_requester(&self, requester: &Requester) -> Result<RequesterLookup> {
-        let repo = self.store.repo();
+    /// The first half of resolving a requester: the customer if known, else the customer to create. Use
+    /// cases that can read it before their write transaction do (on SQLite the one write slot is then held for
+    /// writes only); the customer may have been created since, which [`App::settle_requester`] handles.
+    pub(crate) async fn look_up_requester<C: Conn>(
+        &self,
+        repo: &Repo<'_, C>,
+        requester: &Requester,
+    ) -> Result<RequesterLookup> {
         let found = match requester {
             Requester::Existing(id) => Some(repo.customer_brief(*id).await?.ok_or_else(|| {
                 AppError::InvalidReference { field: "requester_id", message: format!("there is no customer {id}") }
@@ -320,7 +326,7 @@ impl App {
             Requester::Identity { identity, .. } => repo.customer_brief_by_identity(identity).await?,
         };
         match (found, requester) {
-            (Some(brief), _) => Ok(RequesterLookup::Known(merge_target(&repo, brief).await?)),
+            (Some(brief), _) => Ok(RequesterLookup::Known(merge_target(repo, brief).await?)),
             (None, Requester::Identity { identity, name }) => {
                 let name = match name {
                     Some(name) => kefu_domain::Customer::normalize_name(name)?,
@@ -366,7 +372,7 @@ impl App {
         };
         let now = self.now();
         // What can be read is read before the write transaction, so the write slot is held for writes only.
-        let lookup = self.look_up_requester(&command.requester).await?;
+        let lookup = self.look_up_requester(&self.store.repo(), &command.requester).await?;
         check_assignment(&self.store.repo(), command.assignee_id, command.group_id).await?;
         let rules = LoadedRules::load(self, command.category_id).await?;
         let tx = self.store.begin().await?;

@@ -8,9 +8,11 @@ const done = new Promise<void>((resolve) => {
 });
 setTimeout(() => markDone(), 1500);
 
-/** Says the first screen has what it needs. */
+/** Says the first screen has what it needs; what waits for it starts once that has been painted (after the
+ * next animation frame), so its responses do not compete with drawing the first rows. */
 export function firstScreenShown(): void {
-  markDone();
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(() => setTimeout(markDone, 0));
+  else markDone();
 }
 
 /** Resolves once the first screen has been drawn. */
