@@ -169,6 +169,12 @@ impl Store {
                 // building the log line costs each statement time otherwise.
                 .sqlx_logging(tracing::enabled!(target: "sqlx::query", tracing::Level::INFO))
                 .map_sqlx_sqlite_opts(sqlite_options);
+            if backend == Backend::Sqlite {
+                // A SQLite connection is a file handle in this process: it does not go stale the way a network
+                // connection does, and the ping sqlx sends on every acquire is one more round trip to its
+                // worker thread per query.
+                options.test_before_acquire(false);
+            }
             options
         };
         match backend {
