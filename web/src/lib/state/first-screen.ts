@@ -8,11 +8,9 @@ const done = new Promise<void>((resolve) => {
 });
 setTimeout(() => markDone(), 1500);
 
-/** Says the first screen has what it needs; what waits for it starts once that has been painted (after the
- * next animation frame), so its responses do not compete with drawing the first rows. */
+/** Says the first screen has what it needs. */
 export function firstScreenShown(): void {
-  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(() => setTimeout(markDone, 0));
-  else markDone();
+  markDone();
 }
 
 /** Resolves once the first screen has been drawn. */
