@@ -71,6 +71,18 @@ fn brief(row: customer::Model) -> CustomerBrief {
     }
 }
 
+/// The row of one identity of a customer.
+fn identity_row(customer_id: CustomerId, identity: &Identity, now: DateTime<Utc>) -> customer_identity::ActiveModel {
+    customer_identity::ActiveModel {
+        customer_id: Set(customer_id.0),
+        kind: Set(identity.kind.as_str().to_owned()),
+        provider: Set(identity.kind.provider().to_owned()),
+        value: Set(identity.value.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
+
 fn attributes_json(attributes: &BTreeMap<String, Value>) -> Value {
     Value::Object(attributes.clone().into_iter().collect())
 }
@@ -99,15 +111,10 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         identity: &Identity,
         now: DateTime<Utc>,
     ) -> Result<IdentityId> {
-        let row = customer_identity::ActiveModel {
-            customer_id: Set(customer_id.0),
-            kind: Set(identity.kind.as_str().to_owned()),
-            provider: Set(identity.kind.provider().to_owned()),
-            value: Set(identity.value.clone()),
-            created_at: Set(now),
-            ..Default::default()
-        };
-        match customer_identity::Entity::insert(row).exec_with_returning(self.conn).await {
+        match customer_identity::Entity::insert(identity_row(customer_id, identity, now))
+            .exec_with_returning(self.conn)
+            .await
+        {
             Ok(row) => Ok(IdentityId(row.id)),
             Err(error) => match StoreError::from(error) {
                 StoreError::Conflict(_) => Err(StoreError::Conflict(format!("identity {identity}"))),
@@ -126,17 +133,12 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         now: DateTime<Utc>,
     ) -> Result<Option<CustomerBrief>> {
         let id = self.insert_customer(draft, now).await?;
-        let row = customer_identity::ActiveModel {
-            customer_id: Set(id.0),
-            kind: Set(identity.kind.as_str().to_owned()),
-            provider: Set(identity.kind.provider().to_owned()),
-            value: Set(identity.value.clone()),
-            created_at: Set(now),
-            ..Default::default()
-        };
         let unique =
             [customer_identity::Column::Kind, customer_identity::Column::Provider, customer_identity::Column::Value];
-        let claimed = customer_identity::Entity::insert(row).on_conflict_do_nothing_on(unique).exec(self.conn).await?;
+        let claimed = customer_identity::Entity::insert(identity_row(id, identity, now))
+            .on_conflict_do_nothing_on(unique)
+            .exec(self.conn)
+            .await?;
         if !matches!(claimed, sea_orm::TryInsertResult::Inserted(_)) {
             customer::Entity::delete_by_id(id.0).exec(self.conn).await?;
             return Ok(None);
