@@ -38,6 +38,7 @@ on_both_backends!(
     restricted_visibility_is_applied_in_the_query,
     updated_sort_pages_by_timestamp_then_id,
     identity_lookup_finds_the_one_customer,
+    customer_names_come_in_id_order_without_missing_ids,
     identities_are_unique_across_customers,
     a_claimed_identity_creates_one_customer_and_leaves_no_orphan,
     customer_merge_moves_identities_and_tickets,
@@ -288,6 +289,15 @@ async fn updated_sort_pages_by_timestamp_then_id(store: &Store) {
         .list_tickets(&TicketFilter::default(), TicketSort::CreatedDesc, 1, Some(Cursor::after(at(0), 1)))
         .await;
     assert!(matches!(wrong, Err(StoreError::Unsupported(_))));
+}
+
+async fn customer_names_come_in_id_order_without_missing_ids(store: &Store) {
+    let first = customer(store, "li.na@example.cn").await;
+    let second = customer(store, "bob@example.com").await;
+    let missing = CustomerId(second.0 + 1000);
+    let names = store.repo().customer_names(&[second, missing, first]).await.expect("names");
+    assert_eq!(names, vec![(first, "li.na@example.cn".to_owned()), (second, "bob@example.com".to_owned())]);
+    assert!(store.repo().customer_names(&[]).await.expect("none").is_empty());
 }
 
 async fn identity_lookup_finds_the_one_customer(store: &Store) {

@@ -10,9 +10,9 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentAgent};
-use crate::pagination::{PageDto, PageQuery};
+use crate::pagination::PageQuery;
 use crate::state::AppState;
-use crate::tickets::TicketDto;
+use crate::tickets::TicketPageDto;
 
 /// A saved view.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -115,13 +115,14 @@ pub async fn delete_view(
 
 /// A page of a view's tickets.
 #[utoipa::path(get, path = "/views/{id}/tickets", tag = "automation", params(("id" = i64, Path), PageQuery),
-    responses((status = 200, body = PageDto<TicketDto>), (status = 404, body = Problem)))]
+    responses((status = 200, body = TicketPageDto), (status = 404, body = Problem)))]
 pub async fn list_view_tickets(
     State(state): State<AppState>,
     CurrentAgent(agent): CurrentAgent,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Json<PageDto<TicketDto>>> {
+) -> ApiResult<Json<TicketPageDto>> {
     let (limit, cursor) = query.parse()?;
-    Ok(Json(PageDto::from_page(state.app.view_tickets(&agent, id, limit, cursor).await?, TicketDto::from)))
+    let page = state.app.view_tickets(&agent, id, limit, cursor).await?;
+    Ok(Json(TicketPageDto::of(&state.app, page).await?))
 }

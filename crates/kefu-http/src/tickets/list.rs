@@ -9,10 +9,10 @@ use kefu_domain::{Agent, AgentId, CustomerId, GroupId, OrganizationId, Status};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::TicketDto;
+use super::TicketPageDto;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiQuery, CurrentAgent};
-use crate::pagination::{PageDto, PageQuery};
+use crate::pagination::PageQuery;
 use crate::state::AppState;
 
 /// Ticket list filters.
@@ -53,12 +53,12 @@ fn id_or_none(name: &str, text: &str) -> Result<Option<i64>, ApiError> {
 
 /// A page of tickets the signed-in agent may see.
 #[utoipa::path(get, path = "/tickets", tag = "tickets", params(TicketListQuery),
-    responses((status = 200, body = PageDto<TicketDto>), (status = 400, body = Problem)))]
+    responses((status = 200, body = TicketPageDto), (status = 400, body = Problem)))]
 pub async fn list_tickets(
     State(state): State<AppState>,
     CurrentAgent(agent): CurrentAgent,
     ApiQuery(query): ApiQuery<TicketListQuery>,
-) -> ApiResult<Json<PageDto<TicketDto>>> {
+) -> ApiResult<Json<TicketPageDto>> {
     let sort = match query.sort.as_deref() {
         None | Some("-created_at") => TicketSort::CreatedDesc,
         Some("created_at") => TicketSort::CreatedAsc,
@@ -85,7 +85,7 @@ pub async fn list_tickets(
         },
     )?;
     let page = state.app.list_tickets(&agent, &filter, sort, limit, cursor).await?;
-    Ok(Json(PageDto::from_page(page, TicketDto::from)))
+    Ok(Json(TicketPageDto::of(&state.app, page).await?))
 }
 
 /// The filter parameters shared by the list and the count.

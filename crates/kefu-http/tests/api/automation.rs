@@ -329,6 +329,7 @@ api_test!(
         let view_id = admin.get("/api/v1/views").await.json[0]["id"].clone();
         let listed = admin.get(&format!("/api/v1/views/{view_id}/tickets")).await;
         assert_eq!(listed.json["items"][0]["id"], id);
+        assert_eq!(listed.json["requesters"][0]["id"], listed.json["items"][0]["requester_id"], "with its requester");
     }
 );
 

@@ -161,6 +161,18 @@ api_test!(list_filters_and_pages_through_every_ticket_once, |app: &TestApp| asyn
         let page = admin.get(&path).await;
         let body = page.assert_status(200);
         seen.extend(body["items"].as_array().expect("items").iter().map(|t| t["id"].as_i64().expect("id")));
+        // Each page names its tickets' requesters, once each and in id order, so a list needs no request per row.
+        let mut requester_ids: Vec<i64> =
+            body["items"].as_array().expect("items").iter().map(|t| t["requester_id"].as_i64().expect("id")).collect();
+        requester_ids.sort_unstable();
+        requester_ids.dedup();
+        let named: Vec<i64> =
+            body["requesters"].as_array().expect("requesters").iter().map(|r| r["id"].as_i64().expect("id")).collect();
+        assert_eq!(named, requester_ids);
+        for requester in body["requesters"].as_array().expect("requesters") {
+            let customer = admin.get(&format!("/api/v1/customers/{}", requester["id"])).await;
+            assert_eq!(customer.assert_status(200)["name"], requester["name"]);
+        }
         match body["next_cursor"].as_str() {
             Some(cursor) => path = format!("/api/v1/tickets?limit=7&cursor={cursor}"),
             None => break,

@@ -2893,88 +2893,6 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
-        /** @description One page of a list. */
-        PageDto_TicketDto: {
-            /** @description The items of this page. */
-            items: {
-                /**
-                 * Format: int64
-                 * @description Assignee.
-                 */
-                assignee_id?: number | null;
-                /**
-                 * Format: int64
-                 * @description Category.
-                 */
-                category_id?: number | null;
-                /** @description Channel it came in through. */
-                channel: components["schemas"]["ChannelDto"];
-                /**
-                 * Format: date-time
-                 * @description Closed.
-                 */
-                closed_at?: string | null;
-                /**
-                 * Format: date-time
-                 * @description Created.
-                 */
-                created_at: string;
-                /** @description Custom field values. */
-                custom_fields: {
-                    [key: string]: unknown;
-                };
-                /**
-                 * Format: int64
-                 * @description Group.
-                 */
-                group_id?: number | null;
-                /**
-                 * Format: int64
-                 * @description Internal id.
-                 */
-                id: number;
-                /**
-                 * Format: int64
-                 * @description Set when merged into another ticket.
-                 */
-                merged_into_id?: number | null;
-                /**
-                 * Format: int64
-                 * @description Human number (`#1042`).
-                 */
-                number: number;
-                /** @description Priority. */
-                priority: components["schemas"]["PriorityDto"];
-                /**
-                 * Format: int64
-                 * @description The customer who asked.
-                 */
-                requester_id: number;
-                /**
-                 * Format: date-time
-                 * @description Last solved.
-                 */
-                solved_at?: string | null;
-                /** @description Status. */
-                status: components["schemas"]["StatusDto"];
-                /** @description Summary. */
-                subject: string;
-                /** @description Tags. */
-                tags: string[];
-                /**
-                 * Format: date-time
-                 * @description Last changed.
-                 */
-                updated_at: string;
-                /**
-                 * Format: int64
-                 * @description Bumped on every change; also the `ETag`.
-                 */
-                version: number;
-            }[];
-            /** @description Pass as `cursor` to get the next page; absent on the last page. */
-            next_cursor?: string | null;
-        };
         /** @description A password change. */
         PasswordChange: {
             /** @description The current password. */
@@ -3038,6 +2956,16 @@ export interface components {
             phone?: string | null;
             /** @description Issuer of an external id (`wechat`, `crm` ...); with `external_id`. */
             provider?: string | null;
+        };
+        /** @description A requester's id and display name. */
+        RequesterNameDto: {
+            /**
+             * Format: int64
+             * @description The customer id.
+             */
+            id: number;
+            /** @description The customer's display name. */
+            name: string;
         };
         /** @description A saved version of a translation. */
         RevisionDto: {
@@ -3371,6 +3299,18 @@ export interface components {
              * @description Bumped on every change; also the `ETag`.
              */
             version: number;
+        };
+        /**
+         * @description A page of tickets, with the names of their requesters, so that a list draws every row without asking for
+         *     each row's customer.
+         */
+        TicketPageDto: {
+            /** @description The tickets of this page. */
+            items: components["schemas"]["TicketDto"][];
+            /** @description Pass as `cursor` to get the next page; absent on the last page. */
+            next_cursor?: string | null;
+            /** @description The requester of each ticket on the page, once each, in id order. */
+            requesters: components["schemas"]["RequesterNameDto"][];
         };
         /** @description Changes to a ticket; absent fields stay, `null` clears a clearable field. */
         TicketPatch: {
@@ -6606,7 +6546,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PageDto_TicketDto"];
+                    "application/json": components["schemas"]["TicketPageDto"];
                 };
             };
             400: {
@@ -7662,7 +7602,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PageDto_TicketDto"];
+                    "application/json": components["schemas"]["TicketPageDto"];
                 };
             };
             404: {
