@@ -43,6 +43,10 @@ struct Args {
     /// Add only triggers (`triggers`) or only SLA policies (`policies`), to see what each costs.
     #[arg(long)]
     only: Option<String>,
+    /// Create tickets in one configuration only (`plain` or `rules`) and stop: the run to put under a profiler
+    /// such as `valgrind --tool=callgrind`, one per configuration, to compare what a create costs in each.
+    #[arg(long)]
+    profile: Option<String>,
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -213,6 +217,18 @@ async fn main() -> Result<()> {
     let (_, plain_app, plain_admin, _) = fresh_app(dir.path(), "plain.db").await?;
     let (store, app, admin, groups) = fresh_app(dir.path(), "rules.db").await?;
     add_rules(&app, &admin, &groups, args.only.as_deref()).await?;
+    if let Some(configuration) = args.profile.as_deref() {
+        let (app, agent) = match configuration {
+            "plain" => (&plain_app, &plain_admin),
+            "rules" => (&app, &admin),
+            other => anyhow::bail!("--profile is plain or rules, not {other:?}"),
+        };
+        for round in 0..args.rounds {
+            let rate = create_round(app, agent, args.tickets, args.concurrency, round).await?;
+            println!("{configuration}: round {round}: {rate:.0} creates/s");
+        }
+        return Ok(());
+    }
     let (mut plain, mut ruled) = (Vec::new(), Vec::new());
     for round in 0..args.rounds {
         plain.push(create_round(&plain_app, &plain_admin, args.tickets, args.concurrency, round).await?);
