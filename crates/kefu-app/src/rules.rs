@@ -48,7 +48,23 @@ impl RuleSet {
 
 /// The shared, refreshable copy of the rule set.
 #[derive(Debug, Default)]
-pub(crate) struct RuleCache(tokio::sync::RwLock<Option<(Instant, std::sync::Arc<RuleSet>)>>);
+pub(crate) struct RuleCache {
+    /// The set and when it was read.
+    current: tokio::sync::RwLock<Option<(Instant, std::sync::Arc<RuleSet>)>>,
+    /// Held while the set is read again, so that callers who find it stale at once read it once.
+    loading: tokio::sync::Mutex<()>,
+    /// Bumped by every admin change; a set read before a change is not kept after it.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl RuleCache {
+    async fn fresh(&self) -> Option<std::sync::Arc<RuleSet>> {
+        match self.current.read().await.as_ref() {
+            Some((loaded, set)) if loaded.elapsed() < RULE_SET_TTL => Some(set.clone()),
+            _ => None,
+        }
+    }
+}
 
 /// A trigger or automation as given by an admin.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,19 +190,28 @@ fn restore_secrets(actions: &Value, stored: Option<&Value>) -> Value {
 impl App {
     /// The rules the engine runs, read from the database at most every few seconds.
     pub async fn rule_set(&self) -> Result<std::sync::Arc<RuleSet>> {
-        if let Some((loaded, set)) = self.rules.0.read().await.as_ref()
-            && loaded.elapsed() < RULE_SET_TTL
-        {
-            return Ok(set.clone());
+        use std::sync::atomic::Ordering;
+        if let Some(set) = self.rules.fresh().await {
+            return Ok(set);
         }
+        let _loading = self.rules.loading.lock().await;
+        if let Some(set) = self.rules.fresh().await {
+            return Ok(set);
+        }
+        let generation = self.rules.generation.load(Ordering::SeqCst);
         let set = std::sync::Arc::new(self.load_rule_set().await?);
-        *self.rules.0.write().await = Some((Instant::now(), set.clone()));
+        let mut current = self.rules.current.write().await;
+        if self.rules.generation.load(Ordering::SeqCst) == generation {
+            *current = Some((Instant::now(), set.clone()));
+        }
         Ok(set)
     }
 
     /// Forgets the cached rule set (after any admin change).
     pub(crate) async fn invalidate_rules(&self) {
-        *self.rules.0.write().await = None;
+        let mut current = self.rules.current.write().await;
+        self.rules.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *current = None;
     }
 
     async fn load_rule_set(&self) -> Result<RuleSet> {

@@ -11,6 +11,7 @@
 //! The JSON forms are the rule format stored in the database and accepted by the API:
 //! `{"field": "subject", "operator": "contains", "value": "退款"}` and `{"type": "set_group", "value": 3}`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -349,55 +350,106 @@ pub struct RuleContext<'a> {
     pub calendar: Option<&'a BusinessCalendar>,
 }
 
-fn field_value(field: &ConditionField, ticket: &Ticket, context: &RuleContext<'_>) -> Value {
-    let minutes = |since: DateTime<Utc>| json!((context.now - since).num_minutes());
-    match field {
-        ConditionField::Subject => json!(ticket.subject),
-        ConditionField::Body => json!(context.message.unwrap_or_default()),
-        ConditionField::Channel => json!(ticket.channel.as_str()),
-        ConditionField::Status => json!(ticket.status.as_str()),
-        ConditionField::Priority => json!(ticket.priority.as_str()),
-        ConditionField::Category => json!(ticket.category_id.map(|id| id.0)),
-        ConditionField::Tags => json!(ticket.tags.iter().map(Tag::as_str).collect::<Vec<_>>()),
-        ConditionField::Group => json!(ticket.group_id.map(|id| id.0)),
-        ConditionField::Assignee => json!(ticket.assignee_id.map(|id| id.0)),
-        ConditionField::CustomerTier => json!(context.customer_tier),
-        ConditionField::Organization => json!(context.organization_id.map(|id| id.0)),
-        ConditionField::CustomField(key) => ticket.custom_fields.get(key).cloned().unwrap_or(Value::Null),
-        ConditionField::MinutesSinceCreated => minutes(ticket.created_at),
-        ConditionField::MinutesSinceUpdated => minutes(ticket.updated_at),
-        ConditionField::MinutesSinceStatusChanged => minutes(context.status_changed_at),
-        ConditionField::WithinBusinessHours => {
-            json!(context.calendar.is_none_or(|calendar| calendar.is_open(context.now)))
+/// A field's value as a condition sees it: borrowed from the ticket and the context, so matching builds
+/// nothing. Custom fields come as the JSON they are stored as, mapped onto the same variants.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Actual<'a> {
+    Null,
+    Text(&'a str),
+    Tags(&'a [Tag]),
+    Integer(i64),
+    Boolean(bool),
+    /// A custom field value with no variant of its own (a fractional number, a list).
+    Json(&'a Value),
+}
+
+impl<'a> Actual<'a> {
+    fn id(id: Option<i64>) -> Actual<'a> {
+        id.map_or(Actual::Null, Actual::Integer)
+    }
+
+    fn json(value: Option<&'a Value>) -> Actual<'a> {
+        match value {
+            None | Some(Value::Null) => Actual::Null,
+            Some(Value::String(text)) => Actual::Text(text),
+            Some(Value::Bool(flag)) => Actual::Boolean(*flag),
+            Some(Value::Number(number)) if number.is_i64() => number.as_i64().map_or(Actual::Null, Actual::Integer),
+            Some(other) => Actual::Json(other),
+        }
+    }
+
+    fn number(self) -> Option<f64> {
+        match self {
+            Actual::Integer(number) => Some(number as f64),
+            Actual::Json(Value::Number(number)) => number.as_f64(),
+            _ => None,
         }
     }
 }
 
-fn fold(text: &str) -> String {
-    text.to_lowercase()
+fn field_value<'a>(field: &'a ConditionField, ticket: &'a Ticket, context: &RuleContext<'a>) -> Actual<'a> {
+    let minutes = |since: DateTime<Utc>| Actual::Integer((context.now - since).num_minutes());
+    match field {
+        ConditionField::Subject => Actual::Text(&ticket.subject),
+        ConditionField::Body => Actual::Text(context.message.unwrap_or_default()),
+        ConditionField::Channel => Actual::Text(ticket.channel.as_str()),
+        ConditionField::Status => Actual::Text(ticket.status.as_str()),
+        ConditionField::Priority => Actual::Text(ticket.priority.as_str()),
+        ConditionField::Category => Actual::id(ticket.category_id.map(|id| id.0)),
+        ConditionField::Tags => Actual::Tags(&ticket.tags),
+        ConditionField::Group => Actual::id(ticket.group_id.map(|id| id.0)),
+        ConditionField::Assignee => Actual::id(ticket.assignee_id.map(|id| id.0)),
+        ConditionField::CustomerTier => context.customer_tier.map_or(Actual::Null, Actual::Text),
+        ConditionField::Organization => Actual::id(context.organization_id.map(|id| id.0)),
+        ConditionField::CustomField(key) => Actual::json(ticket.custom_fields.get(key)),
+        ConditionField::MinutesSinceCreated => minutes(ticket.created_at),
+        ConditionField::MinutesSinceUpdated => minutes(ticket.updated_at),
+        ConditionField::MinutesSinceStatusChanged => minutes(context.status_changed_at),
+        ConditionField::WithinBusinessHours => {
+            Actual::Boolean(context.calendar.is_none_or(|calendar| calendar.is_open(context.now)))
+        }
+    }
 }
 
-fn contains(haystack: &Value, needle: &Value) -> bool {
+/// Text folded for case-insensitive comparison, in any script; borrowed when folding changes nothing, which
+/// is most text (and all of Chinese).
+fn fold(text: &str) -> Cow<'_, str> {
+    let unchanged = |c: char| {
+        let mut lower = c.to_lowercase();
+        lower.next() == Some(c) && lower.next().is_none()
+    };
+    if text.chars().all(|c| if c.is_ascii() { !c.is_ascii_uppercase() } else { unchanged(c) }) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.to_lowercase())
+    }
+}
+
+fn contains(haystack: Actual<'_>, needle: &Value) -> bool {
     match (haystack, needle) {
-        (Value::String(text), Value::String(part)) => fold(text).contains(&fold(part)),
-        (Value::Array(items), needle) => items.contains(needle),
+        (Actual::Text(text), Value::String(part)) => fold(text).contains(&*fold(part)),
+        (Actual::Tags(tags), Value::String(tag)) => tags.iter().any(|item| item.as_str() == tag),
+        (Actual::Json(Value::Array(items)), needle) => items.contains(needle),
         _ => false,
     }
 }
 
-fn compare(actual: &Value, expected: &Value) -> Option<std::cmp::Ordering> {
+fn compare(actual: Actual<'_>, expected: &Value) -> Option<std::cmp::Ordering> {
     match (actual, expected) {
-        (Value::Number(a), Value::Number(b)) => a.as_f64()?.partial_cmp(&b.as_f64()?),
-        (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+        (Actual::Text(a), Value::String(b)) => Some(a.cmp(b.as_str())),
+        (actual, Value::Number(b)) => actual.number()?.partial_cmp(&b.as_f64()?),
         _ => None,
     }
 }
 
-fn equals(actual: &Value, expected: &Value) -> bool {
+fn equals(actual: Actual<'_>, expected: &Value) -> bool {
     match (actual, expected) {
-        (Value::String(a), Value::String(b)) => fold(a) == fold(b),
-        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
-        _ => actual == expected,
+        (Actual::Text(a), Value::String(b)) => fold(a) == fold(b),
+        (actual, Value::Number(b)) => actual.number().is_some_and(|a| Some(a) == b.as_f64()),
+        (Actual::Boolean(a), Value::Bool(b)) => a == *b,
+        (Actual::Null, Value::Null) => true,
+        (Actual::Json(a), b) => a == b,
+        _ => false,
     }
 }
 
@@ -406,24 +458,24 @@ impl Condition {
     pub fn matches(&self, context: &RuleContext<'_>) -> bool {
         let actual = field_value(&self.field, context.ticket, context);
         let before = context.previous.map(|previous| field_value(&self.field, previous, context));
-        let changed = before.as_ref().is_some_and(|before| before != &actual);
+        let changed = before.is_some_and(|before| before != actual);
         let list =
-            |value: &Value| self.value.as_array().is_some_and(|items| items.iter().any(|item| equals(value, item)));
+            |value: Actual<'_>| self.value.as_array().is_some_and(|items| items.iter().any(|item| equals(value, item)));
         match self.operator {
-            Operator::Is => equals(&actual, &self.value),
-            Operator::IsNot => !equals(&actual, &self.value),
-            Operator::Contains => contains(&actual, &self.value),
-            Operator::NotContains => !contains(&actual, &self.value),
+            Operator::Is => equals(actual, &self.value),
+            Operator::IsNot => !equals(actual, &self.value),
+            Operator::Contains => contains(actual, &self.value),
+            Operator::NotContains => !contains(actual, &self.value),
             Operator::StartsWith => {
-                matches!((&actual, &self.value), (Value::String(text), Value::String(prefix)) if fold(text).starts_with(&fold(prefix)))
+                matches!((actual, &self.value), (Actual::Text(text), Value::String(prefix)) if fold(text).starts_with(&*fold(prefix)))
             }
-            Operator::In => list(&actual),
-            Operator::NotIn => !list(&actual),
+            Operator::In => list(actual),
+            Operator::NotIn => !list(actual),
             Operator::Changed => changed,
-            Operator::ChangedTo => changed && equals(&actual, &self.value),
-            Operator::ChangedFrom => changed && before.as_ref().is_some_and(|before| equals(before, &self.value)),
-            Operator::GreaterThan => compare(&actual, &self.value) == Some(std::cmp::Ordering::Greater),
-            Operator::LessThan => compare(&actual, &self.value) == Some(std::cmp::Ordering::Less),
+            Operator::ChangedTo => changed && equals(actual, &self.value),
+            Operator::ChangedFrom => changed && before.is_some_and(|before| equals(before, &self.value)),
+            Operator::GreaterThan => compare(actual, &self.value) == Some(std::cmp::Ordering::Greater),
+            Operator::LessThan => compare(actual, &self.value) == Some(std::cmp::Ordering::Less),
         }
     }
 }
@@ -919,6 +971,41 @@ mod tests {
         check(json!({"field": "custom_fields.amount", "operator": "greater_than", "value": 100}), true);
         check(json!({"field": "minutes_since_created", "operator": "greater_than", "value": 30}), true);
         check(json!({"field": "within_business_hours", "operator": "is", "value": true}), true);
+    }
+
+    #[test]
+    fn matching_reads_the_ticket_as_it_is() {
+        check(json!({"field": "subject", "operator": "contains", "value": "refund"}), true);
+        check(json!({"field": "subject", "operator": "is", "value": "我要退款 REFUND PLEASE"}), true);
+        check(json!({"field": "subject", "operator": "starts_with", "value": "退款"}), false);
+        check(json!({"field": "custom_fields.amount", "operator": "is", "value": 120.0}), true);
+        check(json!({"field": "custom_fields.amount", "operator": "less_than", "value": 120}), false);
+        check(json!({"field": "custom_fields.amount", "operator": "changed"}), false);
+        check(json!({"field": "group_id", "operator": "in", "value": [null, 4]}), true);
+        check(json!({"field": "tags", "operator": "contains", "value": "vi"}), false);
+        check(json!({"field": "priority", "operator": "changed"}), true);
+        // A custom field stored as null and one never set are the same to `changed`.
+        let parsed = Condition::parse(&json!({"field": "custom_fields.amount", "operator": "changed"}), &definitions())
+            .expect("valid condition");
+        let mut ticket = ticket();
+        ticket.custom_fields.insert("amount".into(), Value::Null);
+        let mut previous = ticket.clone();
+        previous.custom_fields.clear();
+        assert!(!parsed.matches(&context(&ticket, Some(&previous))));
+    }
+
+    #[test]
+    fn folding_borrows_only_what_lowercasing_leaves_alone() {
+        assert!(matches!(fold("我要退款 refund"), Cow::Borrowed(_)));
+        assert_eq!(fold("ΟΔΟΣ"), "οδος", "a word-final sigma folds to ς, as in str::to_lowercase");
+        assert_eq!(fold("İstanbul"), "İstanbul".to_lowercase());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn folding_is_lowercasing(text in "\\PC{0,24}") {
+            proptest::prop_assert_eq!(fold(&text), text.to_lowercase());
+        }
     }
 
     #[test]
