@@ -373,7 +373,7 @@ impl<'a> Actual<'a> {
             None | Some(Value::Null) => Actual::Null,
             Some(Value::String(text)) => Actual::Text(text),
             Some(Value::Bool(flag)) => Actual::Boolean(*flag),
-            Some(Value::Number(number)) if number.is_i64() => number.as_i64().map_or(Actual::Null, Actual::Integer),
+            Some(other @ Value::Number(number)) => number.as_i64().map_or(Actual::Json(other), Actual::Integer),
             Some(other) => Actual::Json(other),
         }
     }

@@ -1,9 +1,9 @@
 //! The append-only ticket event log.
 
-use chrono::{DateTime, Utc};
-use kefu_domain::{Actor, AgentId, CustomerId, EventId, EventKind, TicketEvent, TicketEventDraft, TicketId};
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
+use kefu_domain::{Actor, AgentId, CustomerId, EventId, EventKind, TicketEvent, TicketEventDraft, TicketId};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
