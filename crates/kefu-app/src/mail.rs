@@ -823,40 +823,59 @@ impl App {
     }
 
     /// Queues an email for every public agent reply on an email ticket that has none yet; returns how many.
+    /// With no mailbox configured there is nothing to send from: the replies the scan has settled are
+    /// passed over at once, with one warning for the lot.
     pub async fn queue_email_replies(&self) -> Result<usize> {
         const BATCH: u64 = 50;
         let now = self.now();
+        let mailboxes = self.store.repo().mailboxes().await?;
         let tx = self.store.begin().await?;
         let mark = tx.repo().reply_scan_mark().await?;
         let pending = tx.repo().unsent_email_replies(mark, BATCH).await?;
-        for (message_id, ticket_id) in &pending {
-            self.queue_reply(&tx, *message_id, *ticket_id).await?;
-        }
         let settled = tx.repo().last_message_before(now - SCAN_SETTLE).await?;
-        let new_mark = match pending.last() {
-            Some((last, _)) if pending.len() as u64 == BATCH => settled.min(last.0),
-            _ => settled,
+        let new_mark = if mailboxes.is_empty() {
+            let passed_over = pending.iter().filter(|(message_id, _)| message_id.0 <= settled).count();
+            if passed_over > 0 {
+                tracing::warn!(
+                    replies =
+                        if passed_over as u64 == BATCH { format!("{BATCH} or more") } else { passed_over.to_string() },
+                    "replies on email tickets are not sent: no mailbox is configured"
+                );
+            }
+            settled
+        } else {
+            for (message_id, ticket_id) in &pending {
+                self.queue_reply(&tx, &mailboxes, *message_id, *ticket_id).await?;
+            }
+            match pending.last() {
+                Some((last, _)) if pending.len() as u64 == BATCH => settled.min(last.0),
+                _ => settled,
+            }
         };
         tx.repo().set_reply_scan_mark(new_mark).await?;
         tx.commit().await?;
-        Ok(pending.len())
+        Ok(if mailboxes.is_empty() { 0 } else { pending.len() })
     }
 
-    async fn queue_reply(&self, tx: &Tx, message_id: MessageId, ticket_id: TicketId) -> Result<()> {
+    async fn queue_reply(
+        &self,
+        tx: &Tx,
+        mailboxes: &[MailboxRecord],
+        message_id: MessageId,
+        ticket_id: TicketId,
+    ) -> Result<()> {
         let now = self.now();
         let repo = tx.repo();
         let (Some(message), Some(ticket)) = (repo.message(message_id).await?, repo.ticket(ticket_id).await?) else {
             return Ok(());
         };
         let last_inbound = repo.last_inbound_mail(ticket_id).await?;
-        let mailboxes = repo.mailboxes().await?;
         let mailbox = last_inbound
             .as_ref()
             .and_then(|inbound| mailboxes.iter().find(|mailbox| mailbox.id == inbound.mailbox_id))
             .or_else(|| mailboxes.iter().find(|mailbox| mailbox.active && mailbox.smtp.is_some()))
             .or_else(|| mailboxes.first());
         let Some(mailbox) = mailbox.cloned() else {
-            tracing::warn!(%ticket_id, "a reply on an email ticket, but no mailbox to send it from");
             return Ok(());
         };
         let email_of = |customer: &kefu_domain::Customer| {

@@ -9,7 +9,7 @@ use kefu_domain::Role;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::harness::{Client, Response, api_test};
+use crate::harness::{Client, Options, Response, api_test};
 
 /// A local SMTP sink: accepts everything and records each message's DATA.
 pub(crate) async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
@@ -164,6 +164,33 @@ In-Reply-To: <c1@example.com>\r\nSubject: Re: something else\r\n\r\n补充：订
     let copied = out.lines().any(|line| line.starts_with("Cc:") && line.contains("han@example.com"));
     assert!(copied, "participants are copied: {out}");
     assert!(out.contains("multipart/alternative"));
+});
+
+api_test!(replies_without_a_mailbox_are_passed_over_at_once, Options::manual_clock(), |app: &TestApp| async move {
+    let admin = app.agent("admin@kefu.example", Role::Admin).await;
+    let ticket = admin
+        .post(
+            "/api/v1/tickets",
+            json!({ "subject": "发票", "channel": "email", "requester": { "email": "li@example.com" } }),
+        )
+        .await
+        .assert_status(201)
+        .clone();
+    let replies = format!("/api/v1/tickets/{}/messages", ticket["id"]);
+    // More replies than one pass of the scanner reads, written before any mailbox exists.
+    for n in 0..55 {
+        admin.post(&replies, json!({ "body": format!("reply {n}") })).await.assert_status(201);
+    }
+    app.advance(chrono::Duration::minutes(2));
+    assert_eq!(app.app.queue_email_replies().await.expect("queue"), 0, "nothing to send from");
+
+    // One pass went past all of them: once a mailbox exists, only a new reply is queued.
+    admin
+        .post("/api/v1/mailboxes", json!({ "address": "support@kefu.example", "name": "Support" }))
+        .await
+        .assert_status(201);
+    admin.post(&replies, json!({ "body": "after the mailbox" })).await.assert_status(201);
+    assert_eq!(app.app.queue_email_replies().await.expect("queue"), 1);
 });
 
 api_test!(the_smtp_listener_stores_before_it_answers, |app: &TestApp| async move {
