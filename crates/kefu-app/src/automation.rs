@@ -3,8 +3,9 @@
 //! agent notifications and availability.
 //!
 //! Everything a rule does happens inside the transaction of the change that set it off, so a ticket, its
-//! history and its SLA state never disagree. Rule changes are recorded as `rule_fired` events followed by the
-//! field changes, with the system as the actor.
+//! history and its SLA state never disagree. A run of rules is recorded as one `rule_fired` event (the rules
+//! that fired, in order, and the fields each changed) followed by one change per field, with the system as the
+//! actor.
 
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;

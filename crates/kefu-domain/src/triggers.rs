@@ -60,7 +60,9 @@ pub struct Rule {
 pub struct RuleRun {
     /// The ticket after every fired rule's changes.
     pub ticket: Ticket,
-    /// History entries: a `rule_fired` per rule, followed by the field changes it made.
+    /// History entries: one `rule_fired` naming every rule that fired, in order, with the fields each
+    /// changed; then one `field_changed` per field whose value the run changed (from its value before the run
+    /// to its value after). Empty when no rule left a trace.
     pub events: Vec<TicketEventDraft>,
     /// Side effects to carry out, with the rule that asked for them.
     pub effects: Vec<(i64, Effect)>,
@@ -82,6 +84,8 @@ pub fn run_rules<'a>(
     ordered.sort_by_key(|rule| (rule.position, rule.id));
     let mut run = RuleRun { ticket: context.ticket.clone(), events: vec![], effects: vec![], refused: vec![] };
     let mut done: BTreeSet<i64> = BTreeSet::new();
+    let mut fired = Vec::new();
+    let mut changes: Vec<TicketEventDraft> = Vec::new();
     'pass: loop {
         for rule in &ordered {
             if done.contains(&rule.id) {
@@ -95,17 +99,16 @@ pub fn run_rules<'a>(
             let plan = plan_actions(&rule.actions, &run.ticket, candidates);
             let category = plan.update.category_id.unwrap_or(run.ticket.category_id);
             match run.ticket.apply(&plan.update, field_rules(category), now) {
-                Ok((next, changes)) => {
-                    let changed = !changes.is_empty();
+                Ok((next, changed_fields)) => {
+                    let changed = !changed_fields.is_empty();
                     // A rule whose actions change nothing and do nothing else leaves no trace.
                     if !changed && plan.effects.is_empty() {
                         continue;
                     }
-                    run.events.push(TicketEventDraft::with_details(
-                        EventKind::RuleFired,
-                        json!({ "rule_id": rule.id, "name": rule.name, "event": event.map(|event| event.as_str()) }),
-                    ));
-                    run.events.extend(changes);
+                    let fields: Vec<&str> =
+                        changed_fields.iter().filter_map(|change| change.field.as_deref()).collect();
+                    fired.push(json!({ "rule_id": rule.id, "name": rule.name, "fields": fields }));
+                    merge_changes(&mut changes, changed_fields);
                     run.effects.extend(plan.effects.into_iter().map(|effect| (rule.id, effect)));
                     run.ticket = next;
                     if changed {
@@ -117,7 +120,23 @@ pub fn run_rules<'a>(
         }
         break;
     }
+    if !fired.is_empty() {
+        let details = json!({ "event": event.map(|event| event.as_str()), "rules": fired });
+        run.events.push(TicketEventDraft::with_details(EventKind::RuleFired, details));
+        run.events.extend(changes.into_iter().filter(|change| change.before != change.after));
+    }
     run
+}
+
+/// Adds a rule's field changes to the run's: a field changed again keeps its first `before` and takes the
+/// new `after`, so the history records what the run as a whole did to each field.
+fn merge_changes(changes: &mut Vec<TicketEventDraft>, more: Vec<TicketEventDraft>) {
+    for change in more {
+        match changes.iter_mut().find(|earlier| earlier.kind == change.kind && earlier.field == change.field) {
+            Some(earlier) => earlier.after = change.after,
+            None => changes.push(change),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -218,13 +237,44 @@ mod tests {
         assert_eq!((vip.ticket.group_id, vip.ticket.priority), (Some(GroupId(20)), Priority::High));
         let social = run(&routing(), &ticket("你好", Channel::Wechat), None);
         assert_eq!(social.ticket.group_id, Some(GroupId(30)));
-        let rule_names: Vec<Value> = social
-            .events
-            .iter()
-            .filter(|e| e.kind == EventKind::RuleFired)
-            .map(|e| e.after.clone().unwrap_or_default()["rule_id"].clone())
-            .collect();
-        assert_eq!(rule_names, [json!(3)]);
+        assert_eq!(fired_rule_ids(&social), [3]);
+    }
+
+    /// The rules a run's one `rule_fired` event names, in order.
+    fn fired_rule_ids(run: &RuleRun) -> Vec<i64> {
+        let fired: Vec<&TicketEventDraft> = run.events.iter().filter(|e| e.kind == EventKind::RuleFired).collect();
+        assert!(fired.len() <= 1, "one rule_fired per run: {fired:?}");
+        fired
+            .first()
+            .and_then(|event| event.after.as_ref())
+            .and_then(|details| details["rules"].as_array())
+            .map(|rules| rules.iter().filter_map(|rule| rule["rule_id"].as_i64()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_run_records_one_rule_fired_and_each_field_once() {
+        let rules = vec![
+            rule(1, 1, json!({}), json!([{"type": "add_tags", "value": ["a"]}, {"type": "set_group", "value": 10}])),
+            rule(2, 2, json!({}), json!([{"type": "add_tags", "value": ["b"]}])),
+            rule(3, 3, json!({}), json!([{"type": "set_group", "value": 20}])),
+        ];
+        let result = run(&rules, &ticket("x", Channel::Email), None);
+        assert_eq!(fired_rule_ids(&result), [1, 2, 3]);
+        let fired = result.events[0].after.clone().expect("details");
+        assert_eq!(
+            (fired["event"].clone(), fired["rules"][0]["fields"].clone()),
+            (json!("ticket_created"), json!(["group_id", "tags"]))
+        );
+        let changes: Vec<(Option<&str>, Option<&Value>, Option<&Value>)> =
+            result.events[1..].iter().map(|e| (e.field.as_deref(), e.before.as_ref(), e.after.as_ref())).collect();
+        assert_eq!(
+            changes,
+            [
+                (Some("group_id"), Some(&Value::Null), Some(&json!(20))),
+                (Some("tags"), Some(&json!([])), Some(&json!(["a", "b"]))),
+            ]
+        );
     }
 
     #[test]
@@ -245,8 +295,10 @@ mod tests {
             ),
         ];
         let result = run(&rules, &ticket("x", Channel::Email), None);
-        assert_eq!(result.events.iter().filter(|e| e.kind == EventKind::RuleFired).count(), 2);
+        assert_eq!(fired_rule_ids(&result), [1, 2]);
         assert_eq!(result.ticket.priority, Priority::Normal);
+        // Normal, high, normal again: the run left the priority as it was, so history has no change of it.
+        assert!(result.events.iter().all(|e| e.kind == EventKind::RuleFired));
     }
 
     #[test]

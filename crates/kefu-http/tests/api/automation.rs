@@ -141,7 +141,7 @@ api_test!(routing_sends_refunds_vips_and_social_channels_to_their_teams, |app: &
         .cloned()
         .expect("rule_fired");
     assert_eq!(
-        (fired["actor"]["kind"].clone(), fired["after"]["name"].clone()),
+        (fired["actor"]["kind"].clone(), fired["after"]["rules"][0]["name"].clone()),
         (json!("system"), json!("Refunds to finance"))
     );
     let dry =
