@@ -19,9 +19,9 @@ describe('ticket logic', () => {
     const event = (id: number, kind: string, at: string) => ({ id, kind, created_at: at }) as TicketEvent;
     const items = timeline(
       [message(1, '2026-01-01T00:00:00Z'), message(2, '2026-01-01T00:02:00Z')],
-      [event(1, 'created', '2026-01-01T00:00:00Z'), event(2, 'field_changed', '2026-01-01T00:01:00Z'), event(3, 'message_added', '2026-01-01T00:02:00Z')],
+      [event(1, 'created', '2026-01-01T00:00:00Z'), event(2, 'field_changed', '2026-01-01T00:01:00Z'), event(3, 'message_added', '2026-01-01T00:02:00Z'), event(4, 'rule_fired', '2026-01-01T00:03:00Z'), event(5, 'field_changed', '2026-01-01T00:03:00Z')],
     );
-    expect(items.map((item) => item.key)).toEqual(['m1', 'e2', 'm2']);
+    expect(items.map((item) => item.key)).toEqual(['m1', 'e2', 'm2', 'e4', 'e5']);
   });
 
   it('splits macro changes into the send status and a patch', () => {

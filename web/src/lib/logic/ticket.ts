@@ -34,6 +34,7 @@ const INLINE_EVENTS = new Set([
   'follower_removed',
   'link_added',
   'link_removed',
+  'rule_fired',
 ]);
 
 /** Messages and the events worth showing, in the order they happened. */
