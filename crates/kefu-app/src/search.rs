@@ -6,7 +6,8 @@
 //! On PostgreSQL it advances its position only past notices older than a few seconds, since a transaction
 //! may commit a lower outbox id after a higher one was read; the window is read again on each pass, and only
 //! the rows this process has not applied yet are indexed (`Applied`), so a busy server indexes each change
-//! once. Passes gather the changes of a short while, one index commit per batch. A new or stale index (the outbox is pruned after a day) is rebuilt
+//! once. Passes gather the changes of a short while, one index commit per batch; after half a minute without
+//! changes the indexer lets the index writer go, and the next change makes a new one. A new or stale index (the outbox is pruned after a day) is rebuilt
 //! from the database, which stays the source of truth; `kefu reindex` does the same on demand.
 
 use std::collections::BTreeSet;
@@ -48,6 +49,9 @@ const BATCH: u64 = 500;
 /// After a wake-up, the indexer waits this long for more changes, so that a busy server makes one index
 /// commit (one new segment) per batch of writes rather than per write.
 const GATHER: StdDuration = StdDuration::from_millis(200);
+/// After this long without index writes the indexer lets the index writer go (its threads and buffers);
+/// the next change makes a new one, which takes a few milliseconds.
+const WRITER_QUIET: StdDuration = StdDuration::from_secs(30);
 
 /// The outbox rows past the index's committed position that this process has already applied (read in
 /// the unsettled window): re-reading the window applies only the rows that were not there before.
@@ -308,6 +312,14 @@ impl App {
         loop {
             if let Err(error) = self.index_changes().await {
                 tracing::warn!(%error, "search indexing failed; retrying");
+            }
+            if self.search.writer_idle_for(WRITER_QUIET) {
+                let index = self.search.clone();
+                if let Err(error) =
+                    blocking(move || index.release_idle_writer(WRITER_QUIET).map_err(search_error)).await
+                {
+                    tracing::warn!(%error, "letting the idle search index writer go failed");
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,

@@ -1,10 +1,11 @@
 //! The index itself: its schema, writing documents, committing with the change-feed position, and reading.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tantivy::directory::MmapDirectory;
+use tantivy::directory::{Directory, DirectoryLock, Lock, MmapDirectory};
 use tantivy::schema::{FAST, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -14,6 +15,9 @@ use crate::{Result, SearchError};
 /// The most text kept per document (a ticket with a very long history is indexed by its first part).
 const MAX_BODY_BYTES: usize = 256 * 1024;
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+/// The lock this process holds on the index directory from open to drop, so that a second process fails
+/// at start rather than on its first write (tantivy's own writer lock is held only while a writer exists).
+const PROCESS_LOCK: &str = ".kefu-index.lock";
 
 /// A ticket as the index sees it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -143,8 +147,30 @@ fn schema() -> (Schema, Fields) {
 pub struct SearchIndex {
     pub(crate) index: Index,
     pub(crate) reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    writer: Mutex<Writer>,
     pub(crate) fields: Fields,
+    _process_lock: DirectoryLock,
+}
+
+/// The index writer, made on the first write and let go after a quiet spell: an idle tantivy writer keeps
+/// seven threads and a document queue of a few MiB.
+#[derive(Default)]
+struct Writer {
+    writer: Option<IndexWriter>,
+    last_used: Option<Instant>,
+    /// Documents added or deleted since the last commit (a writer holding them is never let go).
+    uncommitted: bool,
+}
+
+impl Writer {
+    /// The writer, made if there is none; counts as a use.
+    fn get(&mut self, index: &Index) -> Result<&mut IndexWriter> {
+        self.last_used = Some(Instant::now());
+        Ok(match &mut self.writer {
+            Some(writer) => writer,
+            empty => empty.insert(index.writer(WRITER_MEMORY)?),
+        })
+    }
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -193,14 +219,40 @@ impl SearchIndex {
     fn ready(index: Index, fields: Fields) -> Result<SearchIndex> {
         index.tokenizers().register(WORDS, analysis::words());
         index.tokenizers().register(GRAMS, analysis::grams());
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
-        let writer = index.writer(WRITER_MEMORY)?;
-        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), fields })
+        let lock = Lock { filepath: PathBuf::from(PROCESS_LOCK), is_blocking: false };
+        let process_lock =
+            index.directory().acquire_lock(&lock).map_err(|error| tantivy::TantivyError::LockFailure(error, None))?;
+        // This process is the index's only writer and reloads the reader after each of its commits.
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(SearchIndex { index, reader, writer: Mutex::default(), fields, _process_lock: process_lock })
     }
 
+    /// Runs `action` on the writer (made if there is none); what it does stays uncommitted until `commit`.
     fn write<T>(&self, action: impl FnOnce(&mut IndexWriter, &Fields) -> Result<T>) -> Result<T> {
-        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        action(&mut writer, &self.fields)
+        let mut state = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.uncommitted = true;
+        action(state.get(&self.index)?, &self.fields)
+    }
+
+    /// Whether the writer exists, holds nothing uncommitted and has not been used for `quiet`; cheap, and
+    /// false while another thread is using it.
+    pub fn writer_idle_for(&self, quiet: Duration) -> bool {
+        let Ok(state) = self.writer.try_lock() else { return false };
+        state.writer.is_some() && !state.uncommitted && state.last_used.is_some_and(|at| at.elapsed() >= quiet)
+    }
+
+    /// Lets the writer go if it is idle (see `writer_idle_for`), after the merges it started have finished;
+    /// the next write makes a new one. Blocks while merges run. Returns whether it let one go.
+    pub fn release_idle_writer(&self, quiet: Duration) -> Result<bool> {
+        let mut state = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let idle = !state.uncommitted && state.last_used.is_some_and(|at| at.elapsed() >= quiet);
+        match state.writer.take_if(|_| idle) {
+            Some(writer) => {
+                writer.wait_merging_threads()?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     fn replace(&self, kind: &str, id: i64, document: TantivyDocument) -> Result<()> {
@@ -299,12 +351,13 @@ impl SearchIndex {
 
     /// Makes the changes so far durable and visible, recording how far the change feed has been applied.
     pub fn commit(&self, position: i64) -> Result<()> {
-        self.write(|writer, _| {
-            let mut prepared = writer.prepare_commit()?;
+        {
+            let mut state = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut prepared = state.get(&self.index)?.prepare_commit()?;
             prepared.set_payload(&position.to_string());
             prepared.commit()?;
-            Ok(())
-        })?;
+            state.uncommitted = false;
+        }
         self.reader.reload()?;
         Ok(())
     }

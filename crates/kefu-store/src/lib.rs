@@ -129,6 +129,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// How long a SQLite connection beyond the first may stay unused in its pool before it is closed.
+const READER_IDLE: Duration = Duration::from_secs(30);
+
 fn sqlite_options(options: SqliteConnectOptions) -> SqliteConnectOptions {
     options
         .create_if_missing(true)
@@ -174,6 +177,9 @@ impl Store {
                 // connection does, and the ping sqlx sends on every acquire is one more round trip to its
                 // worker thread per query.
                 options.test_before_acquire(false);
+                // An idle server goes back to one reader: each keeps its own page cache (up to 64 MiB) and
+                // worker thread, and opening one again takes about a millisecond.
+                options.idle_timeout(READER_IDLE);
             }
             options
         };
