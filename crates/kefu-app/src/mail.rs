@@ -26,7 +26,7 @@ use kefu_domain::{
 use kefu_mail::thread::{self, SubjectTag};
 use kefu_mail::transport::{ImapInbox, ImapServer, Security, SmtpServer};
 use kefu_mail::{InboundMail, MailAddress, OutgoingAttachment, OutgoingMail};
-use kefu_store::{Cursor, InboundFilter, Page, Tx};
+use kefu_store::{Cursor, InboundFilter, Page, Repo, StoreConnection as Conn, Tx};
 /// Storage values of the email channel, re-exported so callers need not depend on `kefu-store`.
 pub use kefu_store::{InboundMailRecord, MailMessageRecord, MailServerSettings, MailboxRecord, OutboundMailRecord};
 use object_store::{ObjectStoreExt, PutPayload, path::Path};
@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::automation::Change;
 use crate::bus::{Notice, TicketChange, TicketNotice};
 use crate::sanitize::clean_filename;
-use crate::tickets::{Requester, message_event, reopen_for_reply, touch};
+use crate::tickets::{Requester, RequesterLookup, message_event, reopen_for_reply, touch};
 use crate::{App, AppError, Entity, Result, require, require_active};
 use kefu_domain::triggers::TriggerEvent;
 
@@ -316,8 +316,8 @@ impl App {
             return Err(DomainError::invalid("body", "the message is empty").into());
         }
         let (message_id, dedupe_key) = kefu_mail::parse::peek_dedupe_key(raw);
+        self.store.repo().mailbox(mailbox_id).await?.ok_or(AppError::NotFound(Entity::Mailbox))?;
         let tx = self.store.begin().await?;
-        tx.repo().mailbox(mailbox_id).await?.ok_or(AppError::NotFound(Entity::Mailbox))?;
         let (inbound_id, inserted) =
             tx.repo().insert_inbound(mailbox_id, source, &dedupe_key, message_id.as_deref(), raw, self.now()).await?;
         tx.commit().await?;
@@ -333,7 +333,11 @@ impl App {
         raw: &[u8],
     ) -> Result<(Received, InboundMailRecord)> {
         let received = self.receive_mail(mailbox_id, source, raw).await?;
-        let record = self.process_inbound(received.inbound_id).await?;
+        let record = if received.duplicate {
+            self.process_inbound(received.inbound_id).await?
+        } else {
+            self.process_stored(received.inbound_id, mailbox_id, raw).await?
+        };
         Ok((received, record))
     }
 
@@ -428,19 +432,21 @@ impl App {
         if record.status != "received" {
             return Ok(record);
         }
-        let outcome = match repo.inbound_raw(inbound_id).await? {
-            Some(raw) => self.process_raw(&record, &raw).await,
-            None => Err(AppError::NotFound(Entity::InboundMail)),
-        };
-        if let Err(error) = outcome {
+        let raw = repo.inbound_raw(inbound_id).await?.ok_or(AppError::NotFound(Entity::InboundMail))?;
+        self.process_stored(inbound_id, record.mailbox_id, &raw).await
+    }
+
+    /// Processes a stored inbound message given its bytes; a failure is recorded on its row. Returns the row
+    /// as it ends up (see [`App::process_inbound`]).
+    async fn process_stored(&self, inbound_id: i64, mailbox_id: i64, raw: &[u8]) -> Result<InboundMailRecord> {
+        if let Err(error) = self.process_raw(inbound_id, mailbox_id, raw).await {
             tracing::warn!(inbound_id, %error, "inbound mail failed");
-            let tx = self.store.begin().await?;
-            if tx.repo().lock_inbound(inbound_id).await?.is_some_and(|(row, _)| row.status == "received") {
+            if let Some(tx) = self.begin_inbound(inbound_id).await? {
                 tx.repo()
                     .finish_inbound(inbound_id, "failed", Some(&error.to_string()), None, None, self.now())
                     .await?;
+                tx.commit().await?;
             }
-            tx.commit().await?;
         }
         self.store.repo().inbound(inbound_id).await?.ok_or(AppError::NotFound(Entity::InboundMail))
     }
@@ -474,47 +480,39 @@ impl App {
     }
 
     /// Finds the ticket an inbound mail continues: References/In-Reply-To, then the body marker, then the
-    /// subject tag when the sender is the requester or a participant. Merged tickets lead to their target.
-    async fn thread_ticket(
+    /// subject tag when the sender is the requester or a participant. Merged tickets lead to their target
+    /// (inside a transaction, locked).
+    async fn thread_ticket<C: Conn>(
         &self,
-        tx: &Tx,
+        repo: &Repo<'_, C>,
         mail: &InboundMail,
         mailbox: &MailboxRecord,
         sender: Option<CustomerId>,
     ) -> Result<Option<Ticket>> {
-        let mut found = tx.repo().tickets_by_message_ids(&mail.referenced_ids()).await?.into_iter().next();
+        let mut found = repo.tickets_by_message_ids(&mail.referenced_ids()).await?.into_iter().next();
         if found.is_none()
             && let Some((number, check)) = thread::find_marker_parts(&mail.text)
                 .or_else(|| mail.html.as_deref().and_then(thread::find_marker_parts))
             && thread::marker_matches(number, &check, &mailbox.address)
         {
-            found = tx.repo().ticket_by_number(kefu_domain::TicketNumber(number)).await?.map(|ticket| ticket.id);
+            found = repo.ticket_by_number(kefu_domain::TicketNumber(number)).await?.map(|ticket| ticket.id);
         }
         if found.is_none()
             && let Some(tag) = SubjectTag::new(&mailbox.tag_prefix)
             && let Some(number) = tag.find(&mail.subject)
-            && let Some(ticket) = tx.repo().ticket_by_number(kefu_domain::TicketNumber(number)).await?
+            && let Some(ticket) = repo.ticket_by_number(kefu_domain::TicketNumber(number)).await?
             && let Some(sender) = sender
-            && (ticket.requester_id == sender || tx.repo().participants(ticket.id).await?.contains(&sender))
+            && (ticket.requester_id == sender || repo.participants(ticket.id).await?.contains(&sender))
         {
             found = Some(ticket.id);
         }
-        let Some(mut ticket_id) = found else {
-            return Ok(None);
-        };
-        for _ in 0..10 {
-            let Some(ticket) = tx.repo().lock_ticket(ticket_id).await? else {
-                return Ok(None);
-            };
-            match ticket.merged_into_id {
-                Some(target) => ticket_id = target,
-                None => return Ok(Some(ticket)),
-            }
+        match found {
+            Some(ticket_id) => follow_merges(repo, ticket_id).await,
+            None => Ok(None),
         }
-        Ok(None)
     }
 
-    async fn process_raw(&self, record: &InboundMailRecord, raw: &[u8]) -> Result<()> {
+    async fn process_raw(&self, inbound_id: i64, mailbox_id: i64, raw: &[u8]) -> Result<()> {
         let mail = kefu_mail::parse::parse(raw).map_err(|error| AppError::Internal(error.to_string()))?;
         let files = self.store_mail_files(&mail).await?;
         // Two messages from one new customer processed at once (PostgreSQL, several workers) race to create
@@ -522,49 +520,80 @@ impl App {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.process_parsed(record, &mail, &files).await {
+            match self.process_parsed(inbound_id, mailbox_id, &mail, &files).await {
                 Err(AppError::AlreadyExists(_) | AppError::VersionConflict { .. }) if attempt < 3 => {
-                    tracing::debug!(inbound_id = record.id, attempt, "inbound mail raced another change; again");
+                    tracing::debug!(inbound_id, attempt, "inbound mail raced another change; again");
                 }
                 outcome => return outcome,
             }
         }
     }
 
+    /// Turns a parsed inbound message into a ticket message, in one transaction. What can be read is read
+    /// before it, so that on SQLite the one write slot is held for writes only; what may change meanwhile is
+    /// settled inside: the customers are created (or read again when someone else just did), the ticket is
+    /// locked and read again, and a mail that threads nowhere is looked up again, since the message it
+    /// answers may have been stored a moment ago in a batch not yet committed.
     async fn process_parsed(
         &self,
-        record: &InboundMailRecord,
+        inbound_id: i64,
+        mailbox_id: i64,
         mail: &InboundMail,
         files: &[(kefu_store::NewAttachment, Option<String>)],
     ) -> Result<()> {
         let now = self.now();
-        let tx = self.store.begin().await?;
-        let Some((locked, _)) = tx.repo().lock_inbound(record.id).await? else {
-            return Err(AppError::NotFound(Entity::InboundMail));
-        };
-        if locked.status != "received" {
-            return Ok(());
-        }
-        let mailbox = tx.repo().mailbox(record.mailbox_id).await?.ok_or(AppError::NotFound(Entity::Mailbox))?;
+        let repo = self.store.repo();
+        let mailbox = repo.mailbox(mailbox_id).await?.ok_or(AppError::NotFound(Entity::Mailbox))?;
         if mail.automated == Some(kefu_mail::Automated::Loop) {
-            return ignore_inbound(tx, record.id, "Kefu's own mail (loop header)", now).await;
+            let Some(tx) = self.begin_inbound(inbound_id).await? else { return Ok(()) };
+            return ignore_inbound(tx, inbound_id, "Kefu's own mail (loop header)", now).await;
         }
         if let Some(bounce) = &mail.bounce {
-            return self.process_bounce(tx, record, mail, bounce, files, now).await;
+            let Some(tx) = self.begin_inbound(inbound_id).await? else { return Ok(()) };
+            return self.process_bounce(tx, inbound_id, mail, bounce, files, now).await;
         }
         let Some(from) = mail.reply_to.clone().or_else(|| mail.from.clone()) else {
             return Err(AppError::Domain(DomainError::invalid("from", "the message has no sender address")));
         };
         let identity = Identity::email(&from.address)?;
-        let known_sender = tx.repo().customer_id_by_identity(&identity).await?;
-        let existing = self.thread_ticket(&tx, mail, &mailbox, known_sender).await?;
+        let sender = self.look_up_requester(&repo, &Requester::Identity { identity, name: from.name.clone() }).await?;
+        let known_sender = match &sender {
+            RequesterLookup::Known(brief) => Some(brief.id),
+            RequesterLookup::Unknown { .. } => None,
+        };
+        let threaded = self.thread_ticket(&repo, mail, &mailbox, known_sender).await?;
+        // Everyone else on the mail (Cc, other To) becomes a participant; mailboxes and the sender do not.
+        let mailbox_addresses: Vec<String> =
+            repo.mailboxes().await?.into_iter().map(|mailbox| mailbox.address).collect();
+        let mut others = Vec::new();
+        for other in mail.to.iter().chain(&mail.cc) {
+            if other.address == from.address || mailbox_addresses.contains(&other.address) {
+                continue;
+            }
+            let Ok(identity) = Identity::email(&other.address) else {
+                continue;
+            };
+            others.push(
+                self.look_up_requester(&repo, &Requester::Identity { identity, name: other.name.clone() }).await?,
+            );
+        }
+        let set = self.rule_set().await?;
+
+        let Some(tx) = self.begin_inbound(inbound_id).await? else { return Ok(()) };
+        let existing = match threaded {
+            Some(ticket) => follow_merges(&tx.repo(), ticket.id).await?,
+            None if refers_to_a_ticket(mail, &mailbox) => {
+                self.thread_ticket(&tx.repo(), mail, &mailbox, known_sender).await?
+            }
+            None => None,
+        };
         let existing = existing.filter(|ticket| ticket.status != Status::Closed);
         if existing.is_none() && mail.automated.is_some() {
             let reason = mail.automated.as_ref().map_or("", |automated| automated.as_str());
-            return ignore_inbound(tx, record.id, &format!("automated mail ({reason}) opens no ticket"), now).await;
+            return ignore_inbound(tx, inbound_id, &format!("automated mail ({reason}) opens no ticket"), now).await;
         }
-        let requester = Requester::Identity { identity, name: from.name.clone() };
-        let customer_id = self.resolve_requester(&tx, &requester).await?;
+        let requester = self.settle_requester(&tx, sender).await?;
+        let customer_id = requester.id;
         let actor = Actor::Customer(customer_id);
 
         let mut attachment_ids = Vec::new();
@@ -600,8 +629,7 @@ impl App {
                 (next, TicketChange::MessageAdded, Some(ticket), drafts)
             }
             None => {
-                let definitions = tx.repo().active_custom_fields().await?;
-                let rules = kefu_domain::FieldRules { definitions: &definitions, category: None };
+                let rules = kefu_domain::FieldRules { definitions: &set.definitions, category: None };
                 let subject = thread::clean_subject(&mail.subject);
                 let subject: String = if subject.trim().is_empty() { "(no subject)".into() } else { subject };
                 let draft = NewTicket {
@@ -626,18 +654,8 @@ impl App {
         let ticket = if change == TicketChange::Created { ticket } else { touch(&tx, &ticket, now).await? };
         drafts.push(message_event(&message));
 
-        // Everyone else on the mail (Cc, other To) becomes a participant; mailboxes and the sender do not.
-        let mailbox_addresses: Vec<String> =
-            tx.repo().mailboxes().await?.into_iter().map(|mailbox| mailbox.address).collect();
-        for other in mail.to.iter().chain(&mail.cc) {
-            if other.address == from.address || mailbox_addresses.contains(&other.address) {
-                continue;
-            }
-            let Ok(identity) = Identity::email(&other.address) else {
-                continue;
-            };
-            let participant =
-                self.resolve_requester(&tx, &Requester::Identity { identity, name: other.name.clone() }).await?;
+        for other in others {
+            let participant = self.settle_requester(&tx, other).await?.id;
             if participant != ticket.requester_id && tx.repo().add_participant(ticket.id, participant, now).await? {
                 drafts.push(TicketEventDraft::with_details(
                     EventKind::FieldChanged,
@@ -660,7 +678,7 @@ impl App {
                     to: mail.to.iter().map(|a| a.address.clone()).collect(),
                     cc: mail.cc.iter().map(|a| a.address.clone()).collect(),
                     subject: mail.subject.clone(),
-                    inbound_id: Some(record.id),
+                    inbound_id: Some(inbound_id),
                     full_text,
                 },
                 now,
@@ -673,7 +691,8 @@ impl App {
             event,
             previous: previous.as_ref(),
             message: Some(&message),
-            requester: None,
+            // The rules look at the ticket's requester, who need not be the sender of a reply.
+            requester: (requester.id == ticket.requester_id).then_some(&requester),
             unwritten: drafts,
             actor,
             triggers_ran: None,
@@ -685,16 +704,27 @@ impl App {
         if change == TicketChange::Created && mailbox.auto_ack && mail.automated.is_none() && mailbox.smtp.is_some() {
             self.queue_acknowledgement(&tx, &mailbox, &ticket, customer_id, &from, mail).await?;
         }
-        tx.repo().finish_inbound(record.id, "processed", None, Some(ticket.id), Some(message.id), now).await?;
+        tx.repo().finish_inbound(inbound_id, "processed", None, Some(ticket.id), Some(message.id), now).await?;
         tx.commit().await?;
         self.outbox_written();
         Ok(())
     }
 
+    /// Opens the write transaction that processes an inbound message: `None` (and nothing to do) when the
+    /// message is no longer waiting, because another worker processed it meanwhile.
+    async fn begin_inbound(&self, inbound_id: i64) -> Result<Option<Tx>> {
+        let tx = self.store.begin().await?;
+        match tx.repo().lock_inbound_status(inbound_id).await? {
+            Some(status) if status == "received" => Ok(Some(tx)),
+            Some(_) => Ok(None),
+            None => Err(AppError::NotFound(Entity::InboundMail)),
+        }
+    }
+
     async fn process_bounce(
         &self,
         tx: Tx,
-        record: &InboundMailRecord,
+        inbound_id: i64,
         mail: &InboundMail,
         bounce: &kefu_mail::Bounce,
         files: &[(kefu_store::NewAttachment, Option<String>)],
@@ -705,7 +735,7 @@ impl App {
             None => None,
         };
         let Some(ticket_id) = original.as_ref().and_then(|outbound| outbound.ticket_id) else {
-            return ignore_inbound(tx, record.id, "a bounce for a message Kefu did not send", now).await;
+            return ignore_inbound(tx, inbound_id, "a bounce for a message Kefu did not send", now).await;
         };
         let Some(ticket) = tx.repo().lock_ticket(ticket_id).await? else {
             return Err(AppError::NotFound(Entity::Ticket));
@@ -741,7 +771,7 @@ impl App {
         let mut notice = customer_notice(&touched, TicketChange::MessageAdded, Some(&ticket), &events);
         notice.internal = Some(true);
         self.queue_notice(&tx, &Notice::Ticket(notice)).await?;
-        tx.repo().finish_inbound(record.id, "processed", None, Some(ticket.id), Some(message.id), now).await?;
+        tx.repo().finish_inbound(inbound_id, "processed", None, Some(ticket.id), Some(message.id), now).await?;
         tx.commit().await?;
         self.outbox_written();
         Ok(())
@@ -1219,6 +1249,29 @@ fn imap_server(imap: &MailServerSettings) -> ImapServer {
         password: imap.password.clone().unwrap_or_default(),
         folder: imap.folder.clone().unwrap_or_else(|| "INBOX".into()),
     }
+}
+
+/// The ticket `ticket_id` leads to: itself, or the one it was merged into (locked, inside a transaction).
+async fn follow_merges<C: Conn>(repo: &Repo<'_, C>, mut ticket_id: TicketId) -> Result<Option<Ticket>> {
+    for _ in 0..10 {
+        let Some(ticket) = repo.lock_ticket(ticket_id).await? else {
+            return Ok(None);
+        };
+        match ticket.merged_into_id {
+            Some(target) => ticket_id = target,
+            None => return Ok(Some(ticket)),
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a mail carries anything [`App::thread_ticket`] could thread it by (references, our marker, a
+/// subject tag); most new mail does not, and is then not looked up twice.
+fn refers_to_a_ticket(mail: &InboundMail, mailbox: &MailboxRecord) -> bool {
+    !mail.referenced_ids().is_empty()
+        || thread::find_marker_parts(&mail.text).is_some()
+        || mail.html.as_deref().and_then(thread::find_marker_parts).is_some()
+        || SubjectTag::new(&mailbox.tag_prefix).and_then(|tag| tag.find(&mail.subject)).is_some()
 }
 
 /// Marks an inbound message as deliberately not turned into a ticket message, and commits.

@@ -294,12 +294,8 @@ impl App {
         }
     }
 
-    /// Finds the customer for a requester, creating one for an unknown identity.
-    pub(crate) async fn resolve_requester(&self, tx: &Tx, requester: &Requester) -> Result<CustomerId> {
-        Ok(self.resolve_requester_brief(tx, requester).await?.id)
-    }
-
-    /// [`App::resolve_requester`] with the tier and organization rules look at.
+    /// Finds the customer for a requester, creating one for an unknown identity; with the tier and
+    /// organization rules look at.
     pub(crate) async fn resolve_requester_brief(
         &self,
         tx: &Tx,

@@ -3,13 +3,14 @@
 //!
 //! On SQLite every statement is a hand-off to the connection's worker thread and back, made while the one
 //! write slot is held, so a use case's cost on the writer is mostly its number of statements. The writes that
-//! end a use case (a new ticket's tags, the ticket's SLA row, the outbox notice) need nothing back, so they
-//! are queued here ([`Repo::write_behind`](crate::Repo)) and sent as one statement list before the
-//! savepoint is released: three hand-offs become one.
+//! end a use case (a new ticket's tags, the ticket's SLA row, the outbox notice; for inbound mail also the
+//! email side of the message and the outcome on the raw mail's row) need nothing back, so they are queued
+//! here ([`Repo::write_behind`](crate::Repo)) and sent as one statement list before the savepoint is
+//! released: several hand-offs become one.
 //!
 //! The rule that keeps this invisible: a table written behind is read (or written in place) only through
 //! `Repo` methods that first call `flush_written_behind`, so a transaction always sees its own writes. Those
-//! tables are `ticket_tags`, `ticket_sla` and `outbox`. A failing queued write fails the commit, and the
+//! tables are `ticket_tags`, `ticket_sla`, `outbox`, `mail_messages` and `inbound_mails`. A failing queued write fails the commit, and the
 //! transaction rolls back whole, as if it had failed where it was queued.
 //!
 //! What it is not: no reordering (statements run in the order they were queued) and nothing on PostgreSQL,

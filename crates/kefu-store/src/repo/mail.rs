@@ -350,10 +350,14 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             processed_at: Set(None),
             ..Default::default()
         };
+        self.flush_written_behind().await?;
         let inserted = inbound_mail::Entity::insert(row)
-            .on_conflict(OnConflict::column(inbound_mail::Column::DedupeKey).do_nothing().to_owned())
-            .exec_without_returning(self.conn)
+            .on_conflict_do_nothing_on([inbound_mail::Column::DedupeKey])
+            .exec(self.conn)
             .await?;
+        if let sea_orm::TryInsertResult::Inserted(inserted) = inserted {
+            return Ok((inserted.last_insert_id, true));
+        }
         let id: Option<i64> = inbound_mail::Entity::find()
             .select_only()
             .column(inbound_mail::Column::Id)
@@ -362,24 +366,31 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .one(self.conn)
             .await?;
         let id = id.ok_or_else(|| corrupt("inbound_mails", "the stored row is missing"))?;
-        Ok((id, inserted > 0))
+        Ok((id, false))
     }
 
     /// One inbound record.
     pub async fn inbound(&self, id: i64) -> Result<Option<InboundMailRecord>> {
+        self.flush_written_behind().await?;
         Ok(inbound_mail::Entity::find_by_id(id).one(self.conn).await?.map(to_inbound))
     }
 
-    /// One inbound record with its bytes, locked for the transaction on PostgreSQL.
-    pub async fn lock_inbound(&self, id: i64) -> Result<Option<(InboundMailRecord, Vec<u8>)>> {
-        Ok(inbound_mail::Entity::find_by_id(id).lock_exclusive().one(self.conn).await?.map(|mut row| {
-            let raw = std::mem::take(&mut row.raw);
-            (to_inbound(row), raw)
-        }))
+    /// The status of an inbound record (`received`, `processed` ...), the row locked for the transaction on
+    /// PostgreSQL.
+    pub async fn lock_inbound_status(&self, id: i64) -> Result<Option<String>> {
+        self.flush_written_behind().await?;
+        Ok(inbound_mail::Entity::find_by_id(id)
+            .select_only()
+            .column(inbound_mail::Column::Status)
+            .lock_exclusive()
+            .into_tuple()
+            .one(self.conn)
+            .await?)
     }
 
     /// The raw bytes of an inbound message.
     pub async fn inbound_raw(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        self.flush_written_behind().await?;
         Ok(inbound_mail::Entity::find()
             .select_only()
             .column(inbound_mail::Column::Raw)
@@ -396,6 +407,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         limit: u64,
         cursor: Option<Cursor>,
     ) -> Result<Page<InboundMailRecord>> {
+        self.flush_written_behind().await?;
         let mut select = inbound_mail::Entity::find().select_only().columns([
             inbound_mail::Column::Id,
             inbound_mail::Column::MailboxId,
@@ -430,6 +442,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
     /// Inbound rows still `received` (stored but not processed: a crash, or a failure to retry), oldest
     /// first.
     pub async fn unprocessed_inbound(&self, limit: u64) -> Result<Vec<i64>> {
+        self.flush_written_behind().await?;
         Ok(inbound_mail::Entity::find()
             .select_only()
             .column(inbound_mail::Column::Id)
@@ -443,6 +456,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
 
     /// How many inbound messages a mailbox has in each status (`received`, `processed` ...), by status.
     pub async fn inbound_counts(&self, mailbox_id: i64) -> Result<Vec<(String, i64)>> {
+        self.flush_written_behind().await?;
         Ok(inbound_mail::Entity::find()
             .select_only()
             .column(inbound_mail::Column::Status)
@@ -458,6 +472,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
     /// How many ticket messages came in through (`inbound`) or went out of (`outbound`) a mailbox, and how
     /// many distinct Message-IDs they carry (equal unless a message was stored twice).
     pub async fn mail_message_counts(&self, mailbox_id: i64, direction: &str) -> Result<(i64, i64)> {
+        self.flush_written_behind().await?;
         let counts: Option<(i64, i64)> = mail_message::Entity::find()
             .select_only()
             .column_as(mail_message::Column::Id.count(), "messages")
@@ -470,7 +485,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         Ok(counts.unwrap_or((0, 0)))
     }
 
-    /// Records the outcome of processing an inbound message.
+    /// Records the outcome of processing an inbound message (written behind: see `write_behind.rs`).
     pub async fn finish_inbound(
         &self,
         id: i64,
@@ -480,21 +495,20 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         message_id: Option<MessageId>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        inbound_mail::Entity::update_many()
+        let update = inbound_mail::Entity::update_many()
             .col_expr(inbound_mail::Column::Status, Expr::val(status))
             .col_expr(inbound_mail::Column::Error, Expr::val(error.map(str::to_owned)))
             .col_expr(inbound_mail::Column::TicketId, Expr::val(ticket_id.map(|id| id.0)))
             .col_expr(inbound_mail::Column::MessageId, Expr::val(message_id.map(|id| id.0)))
             .col_expr(inbound_mail::Column::ProcessedAt, Expr::val(now))
             .col_expr(inbound_mail::Column::Attempts, Expr::col(inbound_mail::Column::Attempts).add(1))
-            .filter(inbound_mail::Column::Id.eq(id))
-            .exec(self.conn)
-            .await?;
-        Ok(())
+            .filter(inbound_mail::Column::Id.eq(id));
+        self.write_behind(update).await
     }
 
     /// Puts a failed inbound message back to `received` for another try.
     pub async fn requeue_inbound(&self, id: i64) -> Result<bool> {
+        self.flush_written_behind().await?;
         let result = inbound_mail::Entity::update_many()
             .col_expr(inbound_mail::Column::Status, Expr::val("received"))
             .filter(inbound_mail::Column::Id.eq(id))
@@ -504,7 +518,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         Ok(result.rows_affected > 0)
     }
 
-    /// Records the email side of a ticket message.
+    /// Records the email side of a ticket message (written behind: see `write_behind.rs`).
     pub async fn insert_mail_message(&self, record: &MailMessageRecord, now: DateTime<Utc>) -> Result<()> {
         let row = mail_message::ActiveModel {
             message_id: Set(record.message_id.0),
@@ -520,12 +534,12 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             created_at: Set(now),
             ..Default::default()
         };
-        mail_message::Entity::insert(row).exec_without_returning(self.conn).await?;
-        Ok(())
+        self.write_behind(mail_message::Entity::insert(row)).await
     }
 
     /// The email side of a message.
     pub async fn mail_message(&self, message_id: MessageId) -> Result<Option<MailMessageRecord>> {
+        self.flush_written_behind().await?;
         Ok(mail_message::Entity::find()
             .filter(mail_message::Column::MessageId.eq(message_id.0))
             .one(self.conn)
@@ -536,6 +550,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
     /// The tickets holding any of these Message-IDs (messages and auto-acknowledgements), most recent
     /// first; a message moved by a merge counts for the ticket it is on now.
     pub async fn tickets_by_message_ids(&self, header_ids: &[String]) -> Result<Vec<TicketId>> {
+        self.flush_written_behind().await?;
         if header_ids.is_empty() {
             return Ok(vec![]);
         }
@@ -582,6 +597,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
 
     /// The Message-IDs of a ticket's email messages, oldest first (the References of a reply).
     pub async fn ticket_message_ids(&self, ticket_id: TicketId) -> Result<Vec<String>> {
+        self.flush_written_behind().await?;
         let message_ids: Vec<i64> = message::Entity::find()
             .select_only()
             .column(message::Column::Id)
@@ -604,6 +620,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
 
     /// The most recent inbound email on a ticket (a reply goes back through its mailbox, to its sender).
     pub async fn last_inbound_mail(&self, ticket_id: TicketId) -> Result<Option<MailMessageRecord>> {
+        self.flush_written_behind().await?;
         let message_ids: Vec<i64> = message::Entity::find()
             .select_only()
             .column(message::Column::Id)
@@ -777,6 +794,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
     /// Public agent messages on email tickets, after message `after_id`, that have no email yet: the
     /// replies still to be sent. Returns (message, ticket) ids in message order.
     pub async fn unsent_email_replies(&self, after_id: i64, limit: u64) -> Result<Vec<(MessageId, TicketId)>> {
+        self.flush_written_behind().await?;
         let sql = format!(
             "SELECT m.id AS id, m.ticket_id AS ticket_id FROM messages m JOIN tickets t ON t.id = m.ticket_id \
              WHERE m.id > {after_id} AND m.author_kind = 'agent' AND m.internal = {no} AND t.channel = 'email' \
