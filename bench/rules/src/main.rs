@@ -55,7 +55,15 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-async fn create_round(app: &App, agent: &Agent, tickets: usize, concurrency: usize, round: usize) -> Result<f64> {
+/// One round's figures: creates per second, and how long each create held SQLite's write slot (what bounds
+/// the rate when creates queue for the one writer; less moved by a busy machine than the rate).
+struct Round {
+    rate: f64,
+    slot_micros: f64,
+}
+
+async fn create_round(app: &App, agent: &Agent, tickets: usize, concurrency: usize, round: usize) -> Result<Round> {
+    let slot_before = app.store().write_slot_use().unwrap_or_default();
     let started = Instant::now();
     let per_task = tickets / concurrency;
     let tasks = (0..concurrency).map(|task| {
@@ -101,7 +109,11 @@ async fn create_round(app: &App, agent: &Agent, tickets: usize, concurrency: usi
     for result in futures::future::join_all(tasks).await {
         result??;
     }
-    Ok((per_task * concurrency) as f64 / started.elapsed().as_secs_f64())
+    let created = (per_task * concurrency) as f64;
+    let rate = created / started.elapsed().as_secs_f64();
+    let slot_after = app.store().write_slot_use().unwrap_or_default();
+    let slot_micros = (slot_after.held - slot_before.held).as_secs_f64() * 1e6 / created;
+    Ok(Round { rate, slot_micros })
 }
 
 async fn add_rules(app: &App, admin: &Agent, groups: &[i64], only: Option<&str>) -> Result<()> {
@@ -225,8 +237,8 @@ async fn main() -> Result<()> {
             other => anyhow::bail!("--profile is plain or rules, not {other:?}"),
         };
         for round in 0..args.rounds {
-            let rate = create_round(app, agent, args.tickets, args.concurrency, round).await?;
-            println!("{configuration}: round {round}: {rate:.0} creates/s");
+            let Round { rate, slot_micros } = create_round(app, agent, args.tickets, args.concurrency, round).await?;
+            println!("{configuration}: round {round}: {rate:.0} creates/s, write slot {slot_micros:.0} µs per create");
         }
         return Ok(());
     }
@@ -234,16 +246,24 @@ async fn main() -> Result<()> {
     create_round(&plain_app, &plain_admin, args.tickets, args.concurrency, args.rounds).await?;
     create_round(&app, &admin, args.tickets, args.concurrency, args.rounds).await?;
     let (mut plain, mut ruled, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut plain_slot, mut ruled_slot) = (Vec::new(), Vec::new());
     for round in 0..args.rounds {
         let without = create_round(&plain_app, &plain_admin, args.tickets, args.concurrency, round).await?;
         let with = create_round(&app, &admin, args.tickets, args.concurrency, round).await?;
-        plain.push(without);
-        ruled.push(with);
-        ratios.push(with / without);
+        eprintln!(
+            "round {round}: {:.0} / {:.0} creates/s, write slot {:.0} / {:.0} µs per create",
+            without.rate, with.rate, without.slot_micros, with.slot_micros
+        );
+        plain.push(without.rate);
+        ruled.push(with.rate);
+        ratios.push(with.rate / without.rate);
+        plain_slot.push(without.slot_micros);
+        ruled_slot.push(with.slot_micros);
     }
     // The ratio of each pair of neighbouring rounds, then their median: the machine's speed drifts over
     // seconds, and a pair sees nearly the same machine.
     let (plain, ruled, ratio) = (median(plain), median(ruled), median(ratios));
+    let (plain_slot, ruled_slot) = (median(plain_slot), median(ruled_slot));
     // CPU cost of the rule engine alone, per ticket: triggers and SLA evaluation, no database.
     let set = app.rule_set().await?;
     let sample = kefu_domain::NewTicket {
@@ -294,13 +314,18 @@ async fn main() -> Result<()> {
         Some("policies") => "10 SLA policies",
         _ => "50 triggers + 10 SLA policies",
     };
-    println!("| configuration | ticket creates/s (median of {} alternating rounds) |", args.rounds);
-    println!("|---|---|");
-    println!("| no rules | {plain:.0} |");
     println!(
-        "| {label} | {ruled:.0} ({:.0}% of no rules; median ratio of paired rounds {:.0}%) |",
+        "| configuration | ticket creates/s (median of {} alternating rounds) | write slot per create |",
+        args.rounds
+    );
+    println!("|---|---|---|");
+    println!("| no rules | {plain:.0} | {plain_slot:.0} µs |");
+    println!(
+        "| {label} | {ruled:.0} ({:.0}% of no rules; median ratio of paired rounds {:.0}%) | {ruled_slot:.0} µs \
+         ({:.0}% of no rules' rate) |",
         100.0 * ruled / plain,
-        100.0 * ratio
+        100.0 * ratio,
+        100.0 * plain_slot / ruled_slot
     );
 
     // The SLA timer over many open tickets, few of them due.

@@ -16,10 +16,11 @@ use kefu_domain::rules::{Candidate, Effect, Recipient, RuleContext, plan_actions
 use kefu_domain::sla::{MetricState, SlaFact, SlaMetric, SlaTargets};
 use kefu_domain::triggers::{Rule, TriggerEvent, run_rules};
 use kefu_domain::{
-    Actor, Agent, AgentId, AuthorKind, BusinessCalendar, EventKind, FieldRules, GroupId, Message, MessageDraft, Status,
-    Ticket, TicketEvent, TicketEventDraft, TicketId, TicketUpdate,
+    Actor, Agent, AgentId, AuthorKind, BusinessCalendar, EventKind, FieldRules, GroupId, Message, MessageDraft,
+    NewTicket, Status, Ticket, TicketEvent, TicketEventDraft, TicketId, TicketUpdate,
 };
-use kefu_store::{Cursor, NotificationRecord, Page, TicketSlaRecord, Tx};
+use kefu_store::StoreConnection as Conn;
+use kefu_store::{Cursor, NotificationRecord, Page, Repo, TicketSlaRecord, Tx};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -32,6 +33,23 @@ use crate::{App, AppError, Entity, Result, require_active};
 
 /// What triggers did: the history entries to write and the side effects to carry out, by rule.
 pub(crate) type TriggerOutcome = (Vec<TicketEventDraft>, Vec<(i64, Effect)>);
+
+/// What the caller of [`App::after_change`] worked out before storing a new ticket: the creation triggers'
+/// outcome and the ticket's SLA.
+pub(crate) struct Planned {
+    pub triggers: TriggerOutcome,
+    pub sla: Option<SlaPlan>,
+}
+
+/// A ticket about to be created as the creation triggers leave it, with its SLA, worked out before the write
+/// transaction ([`App::plan_creation`]).
+pub(crate) struct CreationPlan {
+    /// What to store: the draft with the triggers' changes.
+    pub ticket: NewTicket,
+    /// The requester facts the rules saw; a plan made for other facts is made again.
+    pub requester: Requester,
+    pub planned: Planned,
+}
 
 /// What set the engine off.
 pub(crate) struct Change<'a> {
@@ -48,27 +66,20 @@ pub(crate) struct Change<'a> {
     pub unwritten: Vec<TicketEventDraft>,
     /// Who made the change.
     pub actor: Actor,
-    /// What the triggers did, when the caller ran them before saving (a new ticket is stored with their
-    /// changes already in it).
-    pub triggers_ran: Option<TriggerOutcome>,
+    /// What the triggers did and the SLA, when the caller worked them out before saving (a new ticket is
+    /// stored with the triggers' changes already in it).
+    pub planned: Option<Planned>,
 }
 
 impl<'a> Change<'a> {
     /// A change whose own history is already written.
     pub fn written(event: TriggerEvent, previous: Option<&'a Ticket>, message: Option<&'a Message>) -> Change<'a> {
-        Change {
-            event,
-            previous,
-            message,
-            requester: None,
-            unwritten: vec![],
-            actor: Actor::System,
-            triggers_ran: None,
-        }
+        Change { event, previous, message, requester: None, unwritten: vec![], actor: Actor::System, planned: None }
     }
 }
 
 /// The requester facts rules look at.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Requester {
     pub tier: Option<String>,
     pub organization_id: Option<kefu_domain::OrganizationId>,
@@ -142,14 +153,161 @@ fn reply_fact(at: DateTime<Utc>, author_kind: &str, internal: bool) -> Option<Sl
     }
 }
 
-/// [`reply_fact`] for a stored message.
-fn message_fact(message: &Message) -> Option<SlaFact> {
-    let author = match message.author {
+/// [`reply_fact`] for a message by `author`.
+fn authored_fact(at: DateTime<Utc>, author: AuthorKind, internal: bool) -> Option<SlaFact> {
+    let author = match author {
         AuthorKind::Customer(_) => "customer",
         AuthorKind::Agent(_) => "agent",
         AuthorKind::System => "system",
     };
-    reply_fact(message.created_at, author, message.internal)
+    reply_fact(at, author, internal)
+}
+
+/// [`reply_fact`] for a stored message.
+fn message_fact(message: &Message) -> Option<SlaFact> {
+    authored_fact(message.created_at, message.author, message.internal)
+}
+
+/// A new ticket's SLA, worked out before it is stored ([`App::plan_new_ticket_sla`]): the history entry of the
+/// policy attached and the row to store (its ticket id set once the ticket has one).
+pub(crate) struct SlaPlan {
+    pub drafts: Vec<TicketEventDraft>,
+    pub record: TicketSlaRecord,
+}
+
+/// Which SLA policy applies to a ticket and the targets it keeps, with the history entry of a change of
+/// policy. A ticket keeps the targets that applied when its policy was attached; only a different policy
+/// (because the ticket changed) replaces them.
+struct SlaChoice {
+    policy_id: Option<i64>,
+    targets_json: Option<Value>,
+    targets: Option<SlaTargets>,
+    calendar_id: Option<i64>,
+    drafts: Vec<TicketEventDraft>,
+}
+
+impl SlaChoice {
+    fn of(
+        set: &RuleSet,
+        ticket: &Ticket,
+        requester: &Requester,
+        stored: Option<&TicketSlaRecord>,
+        now: DateTime<Utc>,
+    ) -> SlaChoice {
+        let context = RuleContext {
+            ticket,
+            previous: None,
+            message: None,
+            customer_tier: requester.tier.as_deref(),
+            organization_id: requester.organization_id,
+            // SLA conditions cannot use time-based fields.
+            status_changed_at: ticket.updated_at,
+            now,
+            calendar: set.default_calendar(),
+        };
+        let matched = set.policies.iter().find(|policy| policy.conditions.matches(&context));
+        let mut drafts = Vec::new();
+        let (policy_id, targets_json, calendar_id) = match (matched, stored) {
+            (Some(policy), Some(record)) if record.policy_id == Some(policy.id) => {
+                (record.policy_id, record.targets.clone(), record.calendar_id)
+            }
+            (Some(policy), _) => {
+                let targets = policy.targets.to_json();
+                let draft = TicketEventDraft::with_details(
+                    EventKind::SlaApplied,
+                    json!({ "policy_id": policy.id, "name": policy.name, "targets": targets, "calendar_id": policy.calendar_id }),
+                );
+                drafts.push(draft);
+                (Some(policy.id), Some(targets), policy.calendar_id)
+            }
+            (None, Some(record)) if record.policy_id.is_some() => {
+                drafts.push(TicketEventDraft::with_details(EventKind::SlaApplied, json!({ "policy_id": null })));
+                (None, None, None)
+            }
+            (None, _) => (None, None, None),
+        };
+        let targets = targets_json.as_ref().and_then(|raw| SlaTargets::parse(raw).ok());
+        SlaChoice { policy_id, targets_json, targets, calendar_id, drafts }
+    }
+
+    /// Each metric's clock, replayed from the ticket's history.
+    fn evaluate(&self, set: &RuleSet, facts: &[SlaFact], now: DateTime<Utc>) -> Vec<MetricState> {
+        match &self.targets {
+            Some(targets) => {
+                kefu_domain::sla::evaluate(facts, targets, self.calendar_id.and_then(|id| set.calendars.get(&id)), now)
+            }
+            None => vec![],
+        }
+    }
+
+    fn lead(&self) -> Duration {
+        self.targets.as_ref().map(|targets| targets.warning_lead).unwrap_or_default()
+    }
+
+    /// The alerts (metric, kind, due time) of running clocks whose time has come: whether each has fired
+    /// decides when the timer looks next.
+    fn alerts_due(&self, states: &[MetricState], now: DateTime<Utc>) -> Vec<(SlaMetric, &'static str, DateTime<Utc>)> {
+        let lead = self.lead();
+        states
+            .iter()
+            .filter(|state| state.fulfilled_at.is_none())
+            .filter_map(|state| state.due_at.map(|due| (state.metric, due)))
+            .flat_map(|(metric, due)| [(metric, "warning", due, due - lead), (metric, "breach", due, due)])
+            .filter(|(.., at)| *at <= now)
+            .map(|(metric, kind, due, _)| (metric, kind, due))
+            .collect()
+    }
+
+    /// The row to store: due times, and the next check (the earliest alert not yet fired, never in the past).
+    fn record(
+        &self,
+        ticket_id: TicketId,
+        states: &[MetricState],
+        fired: &[(SlaMetric, &'static str, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> TicketSlaRecord {
+        let lead = self.lead();
+        let mut next_check = None::<DateTime<Utc>>;
+        for state in states.iter().filter(|state| state.fulfilled_at.is_none()) {
+            let Some(due) = state.due_at else { continue };
+            for (at, kind) in [(due - lead, "warning"), (due, "breach")] {
+                if at > now || !fired.contains(&(state.metric, kind, due)) {
+                    next_check = Some(next_check.map_or(at.max(now), |next: DateTime<Utc>| next.min(at.max(now))));
+                    break;
+                }
+            }
+        }
+        let due = |metric: SlaMetric| {
+            states
+                .iter()
+                .find(|state| state.metric == metric && state.fulfilled_at.is_none())
+                .and_then(|state| state.due_at)
+        };
+        TicketSlaRecord {
+            ticket_id,
+            policy_id: self.policy_id,
+            targets: self.targets_json.clone(),
+            calendar_id: self.calendar_id,
+            first_response_due_at: due(SlaMetric::FirstResponse),
+            next_response_due_at: due(SlaMetric::NextResponse),
+            resolution_due_at: due(SlaMetric::Resolution),
+            next_due_at: [SlaMetric::FirstResponse, SlaMetric::NextResponse, SlaMetric::Resolution]
+                .into_iter()
+                .filter_map(due)
+                .min(),
+            breached: states.iter().any(|state| state.breached),
+            next_check_at: next_check,
+        }
+    }
+}
+
+/// Whether a trigger listening to `event` assigns by round-robin or by load: it reads the agents' current
+/// loads, which only the write transaction sees as they are, so such triggers run inside it.
+pub(crate) fn triggers_read_loads(set: &RuleSet, event: TriggerEvent) -> bool {
+    set.triggers
+        .iter()
+        .filter(|rule| rule.active && rule.events.contains(&event))
+        .any(|rule| rule.actions.iter().any(|action| kefu_domain::rules::Action::assignment_group(action).is_some()))
 }
 
 /// The SLA state of a ticket, for the API.
@@ -187,7 +345,11 @@ impl App {
         })
     }
 
-    async fn candidates_for(&self, tx: &Tx, rules: &[&Rule]) -> Result<BTreeMap<GroupId, Vec<Candidate>>> {
+    async fn candidates_for<C: Conn>(
+        &self,
+        repo: &Repo<'_, C>,
+        rules: &[&Rule],
+    ) -> Result<BTreeMap<GroupId, Vec<Candidate>>> {
         let mut groups: Vec<GroupId> = rules
             .iter()
             .flat_map(|rule| rule.actions.iter().filter_map(kefu_domain::rules::Action::assignment_group))
@@ -196,7 +358,7 @@ impl App {
         groups.dedup();
         let mut candidates = BTreeMap::new();
         for group_id in groups {
-            candidates.insert(group_id, tx.repo().assignment_candidates(group_id).await?);
+            candidates.insert(group_id, repo.assignment_candidates(group_id).await?);
         }
         Ok(candidates)
     }
@@ -204,9 +366,9 @@ impl App {
     /// Runs the triggers listening to `event` on `ticket` (stored or about to be), without saving anything;
     /// `None` when nothing fired.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn run_triggers(
+    pub(crate) async fn run_triggers<C: Conn>(
         &self,
-        tx: &Tx,
+        repo: &Repo<'_, C>,
         set: &RuleSet,
         event: TriggerEvent,
         ticket: &Ticket,
@@ -219,7 +381,7 @@ impl App {
         if listening.is_empty() {
             return Ok(None);
         }
-        let candidates = self.candidates_for(tx, &listening).await?;
+        let candidates = self.candidates_for(repo, &listening).await?;
         let now = self.now();
         let context = RuleContext {
             ticket,
@@ -261,11 +423,19 @@ impl App {
             None => self.requester_of(tx, &ticket).await?,
         };
         let mut current = ticket;
-        let (mut drafts, effects) = match change.triggers_ran {
+        let (triggers, sla) = match change.planned {
+            Some(Planned { triggers, sla }) => (Some(triggers), Some(sla)),
+            None => (None, None),
+        };
+        let (mut drafts, effects) = match triggers {
             Some(ran) => ran,
             None => {
                 let message = change.message.map(|message| message.body_text.as_str());
-                match self.run_triggers(tx, &set, change.event, &current, change.previous, message, &requester).await? {
+                let repo = tx.repo();
+                match self
+                    .run_triggers(&repo, &set, change.event, &current, change.previous, message, &requester)
+                    .await?
+                {
                     Some(run) => {
                         if run.ticket != current {
                             crate::tickets::save_over(tx, &run.ticket, &current).await?;
@@ -277,20 +447,26 @@ impl App {
                 }
             }
         };
-        // A new ticket's history is known without reading it back.
-        let history = match (change.event, change.previous) {
-            (TriggerEvent::TicketCreated, None) => {
-                let mut facts = vec![SlaFact::Created { at: current.created_at, status: current.status }];
-                if let Some(message) = change.message
-                    && let Some(fact) = message_fact(message)
-                {
-                    facts.push(fact);
-                }
-                Some(facts)
+        match sla {
+            Some(Some(SlaPlan { drafts: applied, mut record })) => {
+                record.ticket_id = current.id;
+                tx.repo().save_ticket_sla(&record, self.now()).await?;
+                drafts.extend(applied);
             }
-            _ => None,
-        };
-        drafts.extend(self.refresh_sla(tx, &current, &set, &requester, history).await?);
+            Some(None) => {}
+            None => {
+                // A new ticket's history is known without reading it back.
+                let history = match (change.event, change.previous) {
+                    (TriggerEvent::TicketCreated, None) => {
+                        let mut facts = vec![SlaFact::Created { at: current.created_at, status: current.status }];
+                        facts.extend(change.message.and_then(message_fact));
+                        Some(facts)
+                    }
+                    _ => None,
+                };
+                drafts.extend(self.refresh_sla(tx, &current, &set, &requester, history).await?);
+            }
+        }
         let entries: Vec<(Actor, &TicketEventDraft)> = change
             .unwritten
             .iter()
@@ -448,87 +624,72 @@ impl App {
         if set.policies.is_empty() && stored.as_ref().is_none_or(|record| record.targets.is_none()) {
             return Ok(vec![]);
         }
-        let context = RuleContext {
-            ticket,
-            previous: None,
-            message: None,
-            customer_tier: requester.tier.as_deref(),
-            organization_id: requester.organization_id,
-            // SLA conditions cannot use time-based fields.
-            status_changed_at: ticket.updated_at,
-            now,
-            calendar: set.default_calendar(),
+        let choice = SlaChoice::of(set, ticket, requester, stored.as_ref(), now);
+        let facts = match (&choice.targets, history) {
+            (None, _) => vec![],
+            (Some(_), Some(facts)) => facts,
+            (Some(_), None) => sla_facts(&tx.repo().events(ticket.id, 5000, None).await?.items),
         };
-        let matched = set.policies.iter().find(|policy| policy.conditions.matches(&context));
-        let mut drafts = Vec::new();
-        // A ticket keeps the targets that applied when its policy was attached; only a different policy
-        // (because the ticket changed) replaces them.
-        let (policy_id, targets_json, calendar_id) = match (matched, &stored) {
-            (Some(policy), Some(record)) if record.policy_id == Some(policy.id) => {
-                (record.policy_id, record.targets.clone(), record.calendar_id)
-            }
-            (Some(policy), _) => {
-                let targets = policy.targets.to_json();
-                let draft = TicketEventDraft::with_details(
-                    EventKind::SlaApplied,
-                    json!({ "policy_id": policy.id, "name": policy.name, "targets": targets, "calendar_id": policy.calendar_id }),
-                );
-                drafts.push(draft);
-                (Some(policy.id), Some(targets), policy.calendar_id)
-            }
-            (None, Some(record)) if record.policy_id.is_some() => {
-                drafts.push(TicketEventDraft::with_details(EventKind::SlaApplied, json!({ "policy_id": null })));
-                (None, None, None)
-            }
-            (None, _) => (None, None, None),
-        };
-        let targets = targets_json.as_ref().and_then(|raw| SlaTargets::parse(raw).ok());
-        let states = match &targets {
-            Some(targets) => {
-                let facts = match history {
-                    Some(facts) => facts,
-                    None => sla_facts(&tx.repo().events(ticket.id, 5000, None).await?.items),
-                };
-                kefu_domain::sla::evaluate(&facts, targets, calendar_id.and_then(|id| set.calendars.get(&id)), now)
-            }
-            None => vec![],
-        };
-        let lead = targets.as_ref().map(|targets| targets.warning_lead).unwrap_or_default();
-        let mut next_check = None::<DateTime<Utc>>;
-        for state in states.iter().filter(|state| state.fulfilled_at.is_none()) {
-            let Some(due) = state.due_at else { continue };
-            for (at, kind) in [(due - lead, "warning"), (due, "breach")] {
-                if at > now || !tx.repo().sla_alert_fired(ticket.id, state.metric.as_str(), kind, due).await? {
-                    next_check = Some(next_check.map_or(at.max(now), |next: DateTime<Utc>| next.min(at.max(now))));
-                    break;
-                }
+        let states = choice.evaluate(set, &facts, now);
+        // Of the alerts whose time has come, which have fired (each is looked up once).
+        let mut fired = Vec::new();
+        for (metric, kind, due) in choice.alerts_due(&states, now) {
+            if tx.repo().sla_alert_fired(ticket.id, metric.as_str(), kind, due).await? {
+                fired.push((metric, kind, due));
             }
         }
-        let due = |metric: SlaMetric| {
-            states
-                .iter()
-                .find(|state| state.metric == metric && state.fulfilled_at.is_none())
-                .and_then(|state| state.due_at)
-        };
-        let record = TicketSlaRecord {
-            ticket_id: ticket.id,
-            policy_id,
-            targets: targets_json,
-            calendar_id,
-            first_response_due_at: due(SlaMetric::FirstResponse),
-            next_response_due_at: due(SlaMetric::NextResponse),
-            resolution_due_at: due(SlaMetric::Resolution),
-            next_due_at: [SlaMetric::FirstResponse, SlaMetric::NextResponse, SlaMetric::Resolution]
-                .into_iter()
-                .filter_map(due)
-                .min(),
-            breached: states.iter().any(|state| state.breached),
-            next_check_at: next_check,
-        };
+        let record = choice.record(ticket.id, &states, &fired, now);
         if stored.as_ref() != Some(&record) {
             tx.repo().save_ticket_sla(&record, now).await?;
         }
-        Ok(drafts)
+        Ok(choice.drafts)
+    }
+
+    /// The SLA of a ticket about to be created, worked out from what it will be stored as and its first
+    /// facts, without the database (no policy is attached yet and no alert has fired): the caller works it
+    /// out before its write transaction and stores it inside. `None` when there are no policies.
+    pub(crate) fn plan_new_ticket_sla(
+        &self,
+        set: &RuleSet,
+        ticket: &Ticket,
+        requester: &Requester,
+        facts: &[SlaFact],
+    ) -> Option<SlaPlan> {
+        if set.policies.is_empty() {
+            return None;
+        }
+        let now = self.now();
+        let choice = SlaChoice::of(set, ticket, requester, None, now);
+        let states = if choice.targets.is_some() { choice.evaluate(set, facts, now) } else { vec![] };
+        let record = choice.record(ticket.id, &states, &[], now);
+        Some(SlaPlan { drafts: choice.drafts, record })
+    }
+
+    /// Runs the creation triggers on a ticket about to be created and works out its SLA, reading through
+    /// `repo`: before the write transaction when nothing the triggers read can change under them (on SQLite
+    /// the one write slot is then held for writes only), inside it otherwise ([`triggers_read_loads`]).
+    /// `now` is the ticket's creation time; `first_message` its first message, as it will be stored.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn plan_creation<C: Conn>(
+        &self,
+        repo: &Repo<'_, C>,
+        set: &RuleSet,
+        draft: &NewTicket,
+        now: DateTime<Utc>,
+        first_message: Option<&MessageDraft>,
+        requester: Requester,
+    ) -> Result<CreationPlan> {
+        let provisional = draft.provisional(kefu_domain::TicketNumber(0), now);
+        let text = first_message.map(|message| message.body_text.as_str());
+        let run = self.run_triggers(repo, set, TriggerEvent::TicketCreated, &provisional, None, text, &requester);
+        let (ticket, triggers) = match run.await? {
+            Some(run) => (run.ticket, (run.events, run.effects)),
+            None => (provisional, (vec![], vec![])),
+        };
+        let mut facts = vec![SlaFact::Created { at: now, status: ticket.status }];
+        facts.extend(first_message.and_then(|message| authored_fact(now, message.author, message.internal)));
+        let sla = self.plan_new_ticket_sla(set, &ticket, &requester, &facts);
+        Ok(CreationPlan { ticket: NewTicket::from_provisional(&ticket), requester, planned: Planned { triggers, sla } })
     }
 
     /// One pass of the SLA timer: every ticket whose check time has come gets its warnings and breaches
@@ -665,7 +826,7 @@ impl App {
         if !automation.conditions.matches(&context) {
             return Ok(false);
         }
-        let candidates = self.candidates_for(&tx, &[automation]).await?;
+        let candidates = self.candidates_for(&tx.repo(), &[automation]).await?;
         let run = run_rules(
             std::slice::from_ref(automation),
             None,

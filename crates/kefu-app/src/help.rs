@@ -317,7 +317,7 @@ impl App {
             requester: Some(&requester),
             unwritten: vec![draft.created_event(), message_event(&message)],
             actor: Actor::Customer(requester.id),
-            triggers_ran: None,
+            planned: None,
         };
         let (ticket, events) = self.after_change(&tx, ticket, change).await?;
         let mut notice = customer_notice(&ticket, TicketChange::Created, None, &events);

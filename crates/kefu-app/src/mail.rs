@@ -695,7 +695,7 @@ impl App {
             requester: (requester.id == ticket.requester_id).then_some(&requester),
             unwritten: drafts,
             actor,
-            triggers_ran: None,
+            planned: None,
         };
         let (ticket, events) = self.after_change(&tx, ticket, engine).await?;
         let mut notice = customer_notice(&ticket, change, previous.as_ref(), &events);

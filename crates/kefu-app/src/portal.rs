@@ -430,7 +430,7 @@ impl App {
             requester: None,
             unwritten: drafts,
             actor: Actor::Customer(customer.id),
-            triggers_ran: None,
+            planned: None,
         };
         let (next, events) = self.after_change(&tx, next, change).await?;
         let mut notice = customer_notice(&next, TicketChange::MessageAdded, Some(&ticket), &events);

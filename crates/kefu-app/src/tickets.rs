@@ -11,7 +11,7 @@ use kefu_store::StoreConnection as Conn;
 use kefu_store::{AttachmentRecord, Cursor, Page, Repo, TicketFilter, TicketSort, Tx, Visibility};
 use serde_json::{Value, json};
 
-use crate::automation::Change;
+use crate::automation::{Change, CreationPlan, Requester as RequesterFacts, triggers_read_loads};
 use crate::bus::{MentionNotice, Notice, TicketChange, TicketNotice};
 use crate::sanitize::clean_html;
 use crate::{App, AppError, Entity, Result, require, require_active};
@@ -225,6 +225,28 @@ pub(crate) enum RequesterLookup {
     },
 }
 
+impl RequesterLookup {
+    /// The customer's id, when known.
+    fn customer_id(&self) -> Option<CustomerId> {
+        match self {
+            RequesterLookup::Known(brief) => Some(brief.id),
+            RequesterLookup::Unknown { .. } => None,
+        }
+    }
+
+    /// The tier and organization rules see: the customer's, or those the new customer will have.
+    fn facts(&self) -> RequesterFacts {
+        match self {
+            RequesterLookup::Known(brief) => {
+                RequesterFacts { tier: brief.tier.clone(), organization_id: brief.organization_id }
+            }
+            RequesterLookup::Unknown { draft, .. } => {
+                RequesterFacts { tier: draft.tier.clone(), organization_id: draft.organization_id }
+            }
+        }
+    }
+}
+
 /// The customer a merged customer now lives on (the customer itself when not merged).
 async fn merge_target<C: Conn>(
     repo: &Repo<'_, C>,
@@ -362,52 +384,65 @@ impl App {
         require_active(agent)?;
         require(agent.role.edits_tickets(), "ticket.create_forbidden")?;
         let tags = Tag::parse_set(&command.tags)?;
-        let first_message = match &command.first_message {
-            Some(message) => Some(self.message_draft(agent, message)?),
+        let mut first_message = match &command.first_message {
+            Some(message) => {
+                let mut draft = self.message_draft(agent, message)?;
+                // A ticket's description is the requester's words, unless the agent writes it as a note (the
+                // requester's id is filled in once the customer is settled).
+                if !draft.internal {
+                    draft.author = AuthorKind::Customer(CustomerId(0));
+                }
+                Some(draft)
+            }
             None => None,
         };
         let now = self.now();
-        // What can be read is read before the write transaction, so the write slot is held for writes only.
+        // What can be read or worked out is, before the write transaction, so the write slot is held for
+        // writes only: the requester, the assignment, the rules, and what the creation triggers and the SLA
+        // make of the ticket.
         let lookup = self.look_up_requester(&self.store.repo(), &command.requester).await?;
         check_assignment(&self.store.repo(), command.assignee_id, command.group_id).await?;
         let rules = LoadedRules::load(self, command.category_id).await?;
-        let tx = self.store.begin().await?;
-        let requester = self.settle_requester(&tx, lookup).await?;
-        let requester_id = requester.id;
-        let draft = NewTicket {
+        let mut draft = NewTicket {
             subject: command.subject,
             status: command.status.unwrap_or(Status::New),
             priority: command.priority.unwrap_or(Priority::Normal),
             category_id: command.category_id,
             channel: command.channel.unwrap_or(Channel::Api),
-            requester_id,
+            requester_id: lookup.customer_id().unwrap_or(CustomerId(0)),
             assignee_id: command.assignee_id,
             group_id: command.group_id,
             tags,
             custom_fields: command.custom_fields,
         }
         .validate(rules.rules())?;
-        let number = tx.repo().next_ticket_number().await?;
-        // Creation-time triggers run on the ticket before it is stored, so their changes are stored with it.
-        let facts =
-            crate::automation::Requester { tier: requester.tier.clone(), organization_id: requester.organization_id };
-        let message_text = first_message.as_ref().map(|message| message.body_text.as_str());
-        let provisional = draft.provisional(number, now);
-        let run = self
-            .run_triggers(&tx, &rules.set, TriggerEvent::TicketCreated, &provisional, None, message_text, &facts)
-            .await?;
-        let (stored_draft, triggers_ran) = match run {
-            Some(run) => (NewTicket::from_provisional(&run.ticket), (run.events, run.effects)),
-            None => (draft.clone(), (vec![], vec![])),
+        let early_plan = if triggers_read_loads(&rules.set, TriggerEvent::TicketCreated) {
+            None
+        } else {
+            let repo = self.store.repo();
+            Some(self.plan_creation(&repo, &rules.set, &draft, now, first_message.as_ref(), lookup.facts()).await?)
         };
+        let tx = self.store.begin().await?;
+        let requester = self.settle_requester(&tx, lookup).await?;
+        draft.requester_id = requester.id;
+        if let Some(message) = first_message.as_mut()
+            && matches!(message.author, AuthorKind::Customer(_))
+        {
+            message.author = AuthorKind::Customer(requester.id);
+        }
+        let facts = RequesterFacts { tier: requester.tier.clone(), organization_id: requester.organization_id };
+        let plan = match early_plan {
+            Some(plan) if plan.requester == facts => plan,
+            // The customer was created or changed since the lookup, or the triggers read agents' loads.
+            _ => self.plan_creation(&tx.repo(), &rules.set, &draft, now, first_message.as_ref(), facts).await?,
+        };
+        let CreationPlan { ticket: mut stored_draft, planned, .. } = plan;
+        stored_draft.requester_id = requester.id;
+        let number = tx.repo().next_ticket_number().await?;
         let ticket = tx.repo().insert_ticket(&stored_draft, number, now).await?;
         let mut drafts = vec![draft.created_event()];
         let mut stored_message = None;
-        if let Some(mut message) = first_message {
-            // A ticket's description is the requester's words, unless the agent writes it as a note.
-            if !message.internal {
-                message.author = AuthorKind::Customer(requester_id);
-            }
+        if let Some(message) = first_message {
             let stored = self.insert_message(&tx, ticket.id, &message, Some(agent.id)).await?;
             drafts.push(message_event(&stored));
             stored_message = Some(stored);
@@ -419,7 +454,7 @@ impl App {
             requester: Some(&requester),
             unwritten: drafts,
             actor: Actor::Agent(agent.id),
-            triggers_ran: Some(triggers_ran),
+            planned: Some(planned),
         };
         let (ticket, events) = self.after_change(&tx, ticket, change).await?;
         self.queue_notice(&tx, &notice(&ticket, TicketChange::Created, None, agent, &events)).await?;

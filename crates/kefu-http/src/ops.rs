@@ -83,5 +83,10 @@ pub async fn render_metrics(State(state): State<AppState>) -> Response {
     let pool = state.app.store().pool_stats();
     metrics::gauge!("db_pool_connections").set(f64::from(pool.size));
     metrics::gauge!("db_pool_idle_connections").set(f64::from(pool.idle));
+    if let Some(slot) = state.app.store().write_slot_use() {
+        metrics::counter!("db_write_slot_transactions_total").absolute(slot.transactions);
+        let held = u64::try_from(slot.held.as_micros()).unwrap_or(u64::MAX);
+        metrics::counter!("db_write_slot_held_microseconds_total").absolute(held);
+    }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }

@@ -13,8 +13,8 @@
 //! with many concurrent writers, does not use this.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionOptions, TransactionTrait};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
@@ -42,6 +42,30 @@ pub(crate) struct GroupCommit {
     batch: Arc<Mutex<Batch>>,
     /// Writers waiting for the slot right now.
     waiting: Arc<AtomicUsize>,
+    usage: Arc<Usage>,
+}
+
+/// How much the write slot has been used since start: SQLite's write capacity is the slot's time, so the
+/// time a use case holds it is what bounds its throughput.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteSlotUse {
+    /// Transactions that held the slot.
+    pub transactions: u64,
+    /// How long the slot was held, by transactions and by the commits of their batches.
+    pub held: Duration,
+}
+
+#[derive(Default)]
+struct Usage {
+    transactions: AtomicU64,
+    held_nanos: AtomicU64,
+}
+
+impl Usage {
+    fn add(&self, since: Instant) {
+        let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.held_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
 }
 
 /// The write slot held by one transaction; released when dropped.
@@ -50,6 +74,8 @@ pub(crate) struct Slot {
     batch: Arc<Mutex<Batch>>,
     waiting: Arc<AtomicUsize>,
     released: bool,
+    usage: Arc<Usage>,
+    taken_at: Instant,
 }
 
 /// Counts a writer as waiting for as long as it is (also when its future is dropped while waiting).
@@ -63,7 +89,15 @@ impl Drop for Waiting {
 
 impl GroupCommit {
     pub(crate) fn new(writer: DatabaseConnection) -> GroupCommit {
-        GroupCommit { writer, batch: Arc::default(), waiting: Arc::default() }
+        GroupCommit { writer, batch: Arc::default(), waiting: Arc::default(), usage: Arc::default() }
+    }
+
+    /// The slot's use so far.
+    pub(crate) fn usage(&self) -> WriteSlotUse {
+        WriteSlotUse {
+            transactions: self.usage.transactions.load(Ordering::Relaxed),
+            held: Duration::from_nanos(self.usage.held_nanos.load(Ordering::Relaxed)),
+        }
     }
 
     /// Waits for the write slot and opens a savepoint in the batch's outer transaction (opening that first
@@ -72,7 +106,7 @@ impl GroupCommit {
     /// finishes, and what it opened is rolled back and released when its result is dropped.
     pub(crate) async fn begin(&self) -> Result<(DatabaseTransaction, Slot)> {
         let (writer, batch, waiting) = (self.writer.clone(), self.batch.clone(), self.waiting.clone());
-        tokio::spawn(open(writer, batch, waiting)).await.map_err(abandoned)?
+        tokio::spawn(open(writer, batch, waiting, self.usage.clone())).await.map_err(abandoned)?
     }
 }
 
@@ -80,6 +114,7 @@ async fn open(
     writer: DatabaseConnection,
     batch: Arc<Mutex<Batch>>,
     waiting: Arc<AtomicUsize>,
+    usage: Arc<Usage>,
 ) -> Result<(DatabaseTransaction, Slot)> {
     waiting.fetch_add(1, Ordering::SeqCst);
     let counted = Waiting(waiting.clone());
@@ -87,6 +122,7 @@ async fn open(
         .await
         .map_err(|_| StoreError::Database("timed out waiting for the database's write slot".into()))?;
     drop(counted);
+    let taken_at = Instant::now();
     if guard.outer.is_none() {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
@@ -100,10 +136,12 @@ async fn open(
         Err(error) => {
             // The outer transaction is unusable: end it, failing whoever waits on it.
             finish(&mut guard).await;
+            usage.add(taken_at);
             return Err(error.into());
         }
     };
-    Ok((savepoint, Slot { guard, batch, waiting, released: false }))
+    usage.transactions.fetch_add(1, Ordering::Relaxed);
+    Ok((savepoint, Slot { guard, batch, waiting, released: false, usage, taken_at }))
 }
 
 fn abandoned(error: tokio::task::JoinError) -> StoreError {
@@ -130,7 +168,7 @@ impl Slot {
         } else if !self.guard.flush_queued {
             // Whoever is waiting now joins this batch; the flush queues behind them and commits it.
             self.guard.flush_queued = true;
-            spawn_flush(self.batch.clone());
+            spawn_flush(self.batch.clone(), self.usage.clone());
         }
         self.released = true;
         Ok(outcome)
@@ -144,18 +182,21 @@ impl Drop for Slot {
     fn drop(&mut self) {
         if !self.released && !self.guard.flush_queued {
             self.guard.flush_queued = true;
-            spawn_flush(self.batch.clone());
+            spawn_flush(self.batch.clone(), self.usage.clone());
         }
+        self.usage.add(self.taken_at);
     }
 }
 
 /// Queues a task that takes the slot after everyone now waiting for it and commits the open batch.
-fn spawn_flush(batch: Arc<Mutex<Batch>>) {
+fn spawn_flush(batch: Arc<Mutex<Batch>>, usage: Arc<Usage>) {
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => {
             runtime.spawn(async move {
                 let mut guard = batch.lock_owned().await;
+                let taken_at = Instant::now();
                 finish(&mut guard).await;
+                usage.add(taken_at);
             });
         }
         Err(_) => tracing::error!("a write batch was left open outside a runtime; its members will fail"),

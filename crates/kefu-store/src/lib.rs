@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use group_commit::GroupCommit;
+pub use group_commit::WriteSlotUse;
 use write_behind::WriteBehind;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -228,6 +229,11 @@ impl Store {
             }
             None => Ok(Tx { inner: self.writer.begin().await?, backend: self.backend, write_behind: None, slot: None }),
         }
+    }
+
+    /// How much SQLite's write slot has been used since start; `None` on PostgreSQL, which has no such slot.
+    pub fn write_slot_use(&self) -> Option<WriteSlotUse> {
+        self.group_commit.as_ref().map(|group_commit| group_commit.usage())
     }
 
     /// Checks that the database answers.

@@ -15,6 +15,15 @@ api_test!(health_readiness_and_metrics_answer, |app: &TestApp| async move {
     assert!(metrics.contains("route=\"/api/v1/tickets\""), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds_bucket"), "{metrics}");
     assert!(metrics.contains("db_pool_connections"), "{metrics}");
+    // SQLite's one writer: how much of its time the writes took (creating the agent above was one).
+    if app.database_url().starts_with("sqlite") {
+        let transactions = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("db_write_slot_transactions_total "))
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        assert!(transactions.is_some_and(|count| count > 0), "{metrics}");
+        assert!(metrics.contains("db_write_slot_held_microseconds_total"), "{metrics}");
+    }
     let response = reqwest::get(app.url("/api/v1/tickets")).await.expect("request");
     assert!(response.headers().get("x-request-id").is_some());
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
