@@ -1,6 +1,9 @@
 -- wrk script for the Kefu benchmarks (see bench/README.md).
 --
 --   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT -- create RUN_ID    POST /api/v1/tickets, a new requester each time
+--   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT -- create-mixed     POST /api/v1/tickets as kefu-bench-rules makes
+--                                                                       them: subjects its triggers look for, every
+--                                                                       3rd on WeChat, every 7th urgent, 500 requesters
 --   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT -- read MAX_ID      GET /api/v1/tickets/{random 1..MAX_ID}
 --   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT/api/v1/tickets?status=open&limit=25 -- list
 --   wrk ... -s bench/kefu.lua http://127.0.0.1:PORT -- search QUERIES  GET /api/v1/search?q=..., the queries of
@@ -31,6 +34,22 @@ local function create_request()
   return wrk.format("POST", "/api/v1/tickets", nil, body)
 end
 
+-- The tickets of `kefu-bench-rules` (bench/rules), so that its 50 triggers and 10 SLA policies see over HTTP
+-- what they see in-process.
+local function create_mixed_request()
+  counter = counter + 1
+  local subjects = { "我要退款 refund please", "Order " .. counter .. " has not arrived", "发票 invoice copy",
+    "Cannot log in", "Question " .. id .. "-" .. counter }
+  local subject = subjects[counter % 5 + 1]
+  local channel = (counter % 3 == 0) and "wechat" or "email"
+  local priority = (counter % 7 == 0) and "urgent" or "normal"
+  local customer = (id * 7919 + counter) % 500
+  local body = '{"subject":"' .. subject .. '","channel":"' .. channel .. '","priority":"' .. priority .. '",'
+    .. '"requester":{"email":"customer' .. customer .. '@example.com"},'
+    .. '"message":{"body":"Hello, I need help with my order."}}'
+  return wrk.format("POST", "/api/v1/tickets", nil, body)
+end
+
 local search_paths = {}
 local search_next = 1
 
@@ -55,6 +74,9 @@ function init(args)
     -- Passing our own headers to wrk.format would drop the -H ones (the token); add to them instead.
     wrk.headers["Content-Type"] = "application/json"
     request = create_request
+  elseif mode == "create-mixed" then
+    wrk.headers["Content-Type"] = "application/json"
+    request = create_mixed_request
   elseif mode == "read" then
     max_id = tonumber(args[2] or "1")
     math.randomseed(os.time() * 1000 + id)

@@ -48,6 +48,10 @@ struct Args {
     /// such as `valgrind --tool=callgrind`, one per configuration, to compare what a create costs in each.
     #[arg(long)]
     profile: Option<String>,
+    /// Add the groups, the 50 triggers and the 10 SLA policies to the database of this Kefu data directory
+    /// (`kefu.db` in it) and stop: for `bench/rules-api.sh`, which measures the same over HTTP.
+    #[arg(long)]
+    into_data_dir: Option<std::path::PathBuf>,
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -202,7 +206,8 @@ async fn fresh_app(dir: &std::path::Path, name: &str) -> Result<(Store, App, Age
         .create_agent(
             None,
             CreateAgent {
-                email: "admin@example.com".into(),
+                // Not the admin of bench/lib.sh, which signs in to a data dir set up by --into-data-dir.
+                email: "rules-admin@example.com".into(),
                 name: "Admin".into(),
                 role: Role::Admin,
                 password: None,
@@ -224,6 +229,11 @@ async fn main() -> Result<()> {
     // `KEFU_LOG=sqlx=info` prints every SQL statement (and how long it took), to see what a create runs.
     if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG") {
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
+    if let Some(data_dir) = &args.into_data_dir {
+        let (_, app, admin, groups) = fresh_app(data_dir, "kefu.db").await?;
+        add_rules(&app, &admin, &groups, args.only.as_deref()).await?;
+        return Ok(());
     }
     let dir = tempfile::tempdir()?;
     // Two databases side by side, rounds alternating between them, so a busy machine slows both alike.
