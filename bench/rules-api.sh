@@ -2,16 +2,17 @@
 # Ticket creates over the API with no rules and with kefu-bench-rules' 50 triggers and 10 SLA policies (issue
 # 4's ratio, as a user of the API sees it): two fresh SQLite data dirs, one server at a time, wrk with 8
 # connections posting the tickets of `kefu-bench-rules` (bench/kefu.lua's create-mixed), rounds alternating
-# between the two. Prints each round, the medians and the median ratio of paired rounds.
+# between the two (which goes first swaps every pair). Prints each round, the medians and the median ratio of
+# paired rounds.
 #
-#   ROUNDS=5 SECONDS_PER_ROUND=8 bench/rules-api.sh
+#   ROUNDS=9 SECONDS_PER_ROUND=6 bench/rules-api.sh
 #
 # Not a test: nothing here asserts a timing. Raw output in bench/results/rules-api-* (not committed).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROUNDS=${ROUNDS:-5}
-SECONDS_PER_ROUND=${SECONDS_PER_ROUND:-8}
+ROUNDS=${ROUNDS:-9}
+SECONDS_PER_ROUND=${SECONDS_PER_ROUND:-6}
 PORT=${PORT:-18093}
 OUT="$BENCH_DIR/results/rules-api-$(date +%Y%m%d-%H%M%S)"
 RULES_BIN="$REPO/target/release/kefu-bench-rules"
@@ -45,7 +46,9 @@ done
 : >"$OUT/ratios"
 for round in $(seq "$ROUNDS"); do
   wait_quiet >/dev/null
-  for configuration in plain rules; do
+  order="plain rules"
+  [ $((round % 2)) = 0 ] && order="rules plain"
+  for configuration in $order; do
     dir="$OUT/$configuration"
     start_kefu "$dir" "$PORT"
     TOKEN=${TOKENS[$configuration]}

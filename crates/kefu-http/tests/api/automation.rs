@@ -160,6 +160,67 @@ api_test!(routing_sends_refunds_vips_and_social_channels_to_their_teams, |app: &
         .assert_problem(422, "validation.invalid");
 });
 
+// A new ticket's triggers and SLA are worked out before its write transaction, from what the requester lookup
+// found: a new customer's organization (from the email domain) and a known customer's tier must be what the
+// rules see, as stored.
+api_test!(creation_rules_see_the_requester_as_stored, |app: &TestApp| async move {
+    let admin = app.agent("admin@example.com", Role::Admin).await;
+    let org = admin.post("/api/v1/organizations", json!({ "name": "Acme", "domains": ["acme.cn"] })).await;
+    let org_id = org.assert_status(201)["id"].clone();
+    trigger(
+        &admin,
+        "Acme",
+        &["ticket_created"],
+        json!({ "all": [{ "field": "organization_id", "operator": "is", "value": org_id }] }),
+        json!([{ "type": "add_tags", "value": ["acme"] }]),
+    )
+    .await;
+    trigger(
+        &admin,
+        "VIP",
+        &["ticket_created"],
+        json!({ "all": [{ "field": "customer_tier", "operator": "is", "value": "vip" }] }),
+        json!([{ "type": "add_tags", "value": ["vip"] }]),
+    )
+    .await;
+    admin
+        .post(
+            "/api/v1/sla-policies",
+            json!({
+                "name": "Acme",
+                "conditions": { "all": [{ "field": "organization_id", "operator": "is", "value": org_id }] },
+                "targets": { "first_response_minutes": 30 }
+            }),
+        )
+        .await
+        .assert_status(201);
+    admin
+        .post(
+            "/api/v1/customers",
+            json!({ "name": "Boss", "tier": "vip", "identities": [{ "kind": "email", "value": "boss@example.com" }] }),
+        )
+        .await
+        .assert_status(201);
+    for email in ["first@acme.cn", "first@acme.cn", "boss@example.com", "other@example.com"] {
+        let ticket = admin.create_ticket("Parcel missing", email, json!({})).await;
+        let customer = admin.get(&format!("/api/v1/customers/{}", ticket["requester_id"])).await;
+        let acme = customer.assert_status(200)["organization_id"] == org_id;
+        let vip = customer.json["tier"] == "vip";
+        let tags: Vec<String> = serde_json::from_value(ticket["tags"].clone()).expect("tags");
+        assert_eq!(tags.contains(&"acme".to_owned()), acme, "{email}: {tags:?}");
+        assert_eq!(tags.contains(&"vip".to_owned()), vip, "{email}: {tags:?}");
+        assert_eq!(vip, email == "boss@example.com");
+        let sla = admin.get(&format!("/api/v1/tickets/{}/sla", ticket["id"])).await;
+        let first = sla.assert_status(200)["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .find(|metric| metric["metric"] == "first_response")
+            .map(|metric| metric["target_minutes"].clone());
+        assert_eq!(first, acme.then(|| json!(30)), "{email}: {}", sla.json);
+    }
+});
+
 api_test!(round_robin_assigns_available_agents_in_turn_and_notifies_them, |app: &TestApp| async move {
     let admin = app.agent("admin@example.com", Role::Admin).await;
     let team = group(&admin, "Tier 1").await;
