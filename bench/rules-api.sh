@@ -6,6 +6,7 @@
 # paired rounds.
 #
 #   ROUNDS=9 SECONDS_PER_ROUND=6 bench/rules-api.sh
+#   SKIP_BUILD=1 bench/rules-api.sh     # with the release binaries already in target/release
 #
 # Not a test: nothing here asserts a timing. Raw output in bench/results/rules-api-* (not committed).
 set -euo pipefail
@@ -18,8 +19,10 @@ OUT="$BENCH_DIR/results/rules-api-$(date +%Y%m%d-%H%M%S)"
 RULES_BIN="$REPO/target/release/kefu-bench-rules"
 
 need_tools
-log "cargo build --release -p kefu -p kefu-bench-rules"
-(cd "$REPO" && cargo build --release -q -p kefu -p kefu-bench-rules)
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  log "cargo build --release -p kefu -p kefu-bench-rules"
+  (cd "$REPO" && cargo build --release -q -p kefu -p kefu-bench-rules)
+fi
 mkdir -p "$OUT"
 trap stop_kefu EXIT
 
