@@ -79,10 +79,17 @@ impl<'a> Change<'a> {
 }
 
 /// The requester facts rules look at.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Requester {
     pub tier: Option<String>,
     pub organization_id: Option<kefu_domain::OrganizationId>,
+}
+
+impl Requester {
+    /// What rules see of a stored customer.
+    pub(crate) fn of(brief: &kefu_store::CustomerBrief) -> Requester {
+        Requester { tier: brief.tier.clone(), organization_id: brief.organization_id }
+    }
 }
 
 /// Placeholders available to rule and macro templates.
@@ -304,10 +311,13 @@ impl SlaChoice {
 /// Whether a trigger listening to `event` assigns by round-robin or by load: it reads the agents' current
 /// loads, which only the write transaction sees as they are, so such triggers run inside it.
 pub(crate) fn triggers_read_loads(set: &RuleSet, event: TriggerEvent) -> bool {
-    set.triggers
-        .iter()
-        .filter(|rule| rule.active && rule.events.contains(&event))
+    listening(set, event)
         .any(|rule| rule.actions.iter().any(|action| kefu_domain::rules::Action::assignment_group(action).is_some()))
+}
+
+/// The active triggers that listen to `event`.
+fn listening(set: &RuleSet, event: TriggerEvent) -> impl Iterator<Item = &Rule> {
+    set.triggers.iter().filter(move |rule| rule.active && rule.events.contains(&event))
 }
 
 /// The SLA state of a ticket, for the API.
@@ -339,10 +349,7 @@ pub struct DryRunEntry {
 impl App {
     async fn requester_of(&self, tx: &Tx, ticket: &Ticket) -> Result<Requester> {
         let brief = tx.repo().customer_brief(ticket.requester_id).await?;
-        Ok(Requester {
-            tier: brief.as_ref().and_then(|brief| brief.tier.clone()),
-            organization_id: brief.and_then(|brief| brief.organization_id),
-        })
+        Ok(brief.as_ref().map(Requester::of).unwrap_or_default())
     }
 
     async fn candidates_for<C: Conn>(
@@ -376,8 +383,7 @@ impl App {
         message: Option<&str>,
         requester: &Requester,
     ) -> Result<Option<kefu_domain::triggers::RuleRun>> {
-        let listening: Vec<&Rule> =
-            set.triggers.iter().filter(|rule| rule.active && rule.events.contains(&event)).collect();
+        let listening: Vec<&Rule> = listening(set, event).collect();
         if listening.is_empty() {
             return Ok(None);
         }
@@ -419,7 +425,7 @@ impl App {
     ) -> Result<(Ticket, Vec<TicketEvent>)> {
         let set = self.rule_set().await?;
         let requester = match change.requester {
-            Some(brief) => Requester { tier: brief.tier.clone(), organization_id: brief.organization_id },
+            Some(brief) => Requester::of(brief),
             None => self.requester_of(tx, &ticket).await?,
         };
         let mut current = ticket;
@@ -648,7 +654,7 @@ impl App {
     /// The SLA of a ticket about to be created, worked out from what it will be stored as and its first
     /// facts, without the database (no policy is attached yet and no alert has fired): the caller works it
     /// out before its write transaction and stores it inside. `None` when there are no policies.
-    pub(crate) fn plan_new_ticket_sla(
+    fn plan_new_ticket_sla(
         &self,
         set: &RuleSet,
         ticket: &Ticket,
@@ -660,7 +666,7 @@ impl App {
         }
         let now = self.now();
         let choice = SlaChoice::of(set, ticket, requester, None, now);
-        let states = if choice.targets.is_some() { choice.evaluate(set, facts, now) } else { vec![] };
+        let states = choice.evaluate(set, facts, now);
         let record = choice.record(ticket.id, &states, &[], now);
         Some(SlaPlan { drafts: choice.drafts, record })
     }

@@ -237,9 +237,7 @@ impl RequesterLookup {
     /// The tier and organization rules see: the customer's, or those the new customer will have.
     fn facts(&self) -> RequesterFacts {
         match self {
-            RequesterLookup::Known(brief) => {
-                RequesterFacts { tier: brief.tier.clone(), organization_id: brief.organization_id }
-            }
+            RequesterLookup::Known(brief) => RequesterFacts::of(brief),
             RequesterLookup::Unknown { draft, .. } => {
                 RequesterFacts { tier: draft.tier.clone(), organization_id: draft.organization_id }
             }
@@ -430,7 +428,7 @@ impl App {
         {
             message.author = AuthorKind::Customer(requester.id);
         }
-        let facts = RequesterFacts { tier: requester.tier.clone(), organization_id: requester.organization_id };
+        let facts = RequesterFacts::of(&requester);
         let plan = match early_plan {
             Some(plan) if plan.requester == facts => plan,
             // The customer was created or changed since the lookup, or the triggers read agents' loads.
