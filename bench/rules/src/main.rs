@@ -356,8 +356,7 @@ async fn main() -> Result<()> {
     for chunk in 0..args.open.div_ceil(5000) {
         let tx = store.begin().await?;
         for n in chunk * 5000..((chunk + 1) * 5000).min(args.open) {
-            let number = tx.repo().next_ticket_number().await?;
-            let ticket = tx.repo().insert_ticket(&template, number, now).await?;
+            let ticket = tx.repo().insert_ticket(&template, now).await?;
             tx.repo()
                 .append_events(
                     ticket.id,

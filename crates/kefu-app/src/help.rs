@@ -307,8 +307,7 @@ impl App {
             attachment_ids,
         }
         .validate(None)?;
-        let number = tx.repo().next_ticket_number().await?;
-        let ticket = tx.repo().insert_ticket(&draft, number, now).await?;
+        let ticket = tx.repo().insert_ticket(&draft, now).await?;
         let message = tx.repo().insert_message(ticket.id, &message, now).await?;
         let change = Change {
             event: TriggerEvent::TicketCreated,

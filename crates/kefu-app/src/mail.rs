@@ -645,8 +645,7 @@ impl App {
                     custom_fields: Default::default(),
                 }
                 .validate(rules)?;
-                let number = tx.repo().next_ticket_number().await?;
-                let ticket = tx.repo().insert_ticket(&draft, number, now).await?;
+                let ticket = tx.repo().insert_ticket(&draft, now).await?;
                 (ticket, TicketChange::Created, None, vec![draft.created_event()])
             }
         };

@@ -45,10 +45,12 @@ pub struct AgentResults {
 /// them (a transaction may commit a lower outbox id after a higher one was read). SQLite has one writer, so
 /// its outbox ids become visible in order and the position moves at once.
 const SETTLE: Duration = Duration::seconds(5);
-const BATCH: u64 = 500;
+/// Notices per index commit at most.
+const BATCH: u64 = 2000;
 /// After a wake-up, the indexer waits this long for more changes, so that a busy server makes one index
-/// commit (one new segment) per batch of writes rather than per write.
-const GATHER: StdDuration = StdDuration::from_millis(200);
+/// commit (one new segment, its files written and later merged) per second of writes rather than per write:
+/// a change is searchable about a second after it is made.
+const GATHER: StdDuration = StdDuration::from_secs(1);
 /// After this long without index writes the indexer lets the index writer go (its threads and buffers);
 /// the next change makes a new one, which takes a few milliseconds.
 const WRITER_QUIET: StdDuration = StdDuration::from_secs(30);
@@ -224,29 +226,43 @@ impl App {
         Ok(())
     }
 
-    /// Applies the notices written since the index's position; returns how many documents it refreshed.
+    /// Applies the notices written since the index's position, a batch (one index commit) at a time until
+    /// none is left; returns how many documents it refreshed.
     pub async fn index_changes(&self) -> Result<usize> {
+        let mut refreshed = 0;
+        loop {
+            let (count, more) = self.index_batch().await?;
+            refreshed += count;
+            if !more {
+                return Ok(refreshed);
+            }
+        }
+    }
+
+    /// Applies up to [`BATCH`] notices not applied yet and commits them; returns how many documents it
+    /// refreshed and whether more notices may be waiting.
+    async fn index_batch(&self) -> Result<(usize, bool)> {
         let mut applied = self.index_lock.lock().await;
         let position = self.search.position().map_err(search_error)?;
         let (low, _) = self.store.repo().outbox_bounds().await?;
         let Some(position) = position.filter(|position| low == 0 || *position + 1 >= low) else {
             // A new index, or one that fell behind the outbox's retention: rebuild it.
             let (tickets, customers) = self.rebuild_index(&mut applied).await?;
-            return Ok(tickets + customers);
+            return Ok((tickets + customers, false));
         };
         // Everything after the position, page by page, until a batch of rows not yet applied is found.
         let mut rows = Vec::new();
-        loop {
+        let more = loop {
             let after = rows.last().map_or(position, |row: &kefu_store::OutboxRow| row.id);
             let page = self.store.repo().outbox_after(after, BATCH).await?;
             let full = page.len() as u64 == BATCH;
             rows.extend(page);
             if !full || rows.iter().filter(|row| !applied.0.contains(&row.id)).count() as u64 >= BATCH {
-                break;
+                break full;
             }
-        }
+        };
         if rows.is_empty() {
-            return Ok(0);
+            return Ok((0, false));
         }
         let settle = if self.store.backend() == kefu_store::Backend::Sqlite { Duration::zero() } else { SETTLE };
         let settled_before = self.now() - settle;
@@ -281,7 +297,7 @@ impl App {
         }
         let refreshed = tickets.len() + customers.len() + articles.len();
         if refreshed == 0 && next_position == position {
-            return Ok(0);
+            return Ok((0, more));
         }
         let tickets: Vec<TicketId> = tickets.into_iter().collect();
         let customers: Vec<CustomerId> = customers.into_iter().collect();
@@ -297,7 +313,7 @@ impl App {
         match outcome {
             Ok(()) => {
                 applied.0 = applied.0.split_off(&(next_position + 1));
-                Ok(refreshed)
+                Ok((refreshed, more))
             }
             Err(error) => {
                 // Nothing of this pass counts as applied: the next pass reads it all again.

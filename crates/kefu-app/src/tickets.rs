@@ -436,8 +436,7 @@ impl App {
         };
         let CreationPlan { ticket: mut stored_draft, planned, .. } = plan;
         stored_draft.requester_id = requester.id;
-        let number = tx.repo().next_ticket_number().await?;
-        let ticket = tx.repo().insert_ticket(&stored_draft, number, now).await?;
+        let ticket = tx.repo().insert_ticket(&stored_draft, now).await?;
         let mut drafts = vec![draft.created_event()];
         let mut stored_message = None;
         if let Some(message) = first_message {
@@ -758,8 +757,7 @@ impl App {
             .ok_or(AppError::NotFound(Entity::Message))?;
         let rules = LoadedRules::load(self, source.category_id).await?;
         let draft = source.split_draft(subject.as_deref())?.validate(rules.rules())?;
-        let number = tx.repo().next_ticket_number().await?;
-        let split = tx.repo().insert_ticket(&draft, number, now).await?;
+        let split = tx.repo().insert_ticket(&draft, now).await?;
         tx.repo().move_messages_by_id(&[message.id], split.id).await?;
         tx.repo().add_link(TicketLink::new(split.id, source.id, LinkKind::SplitFrom)?, now).await?;
         let mut created = draft.created_event();

@@ -9,7 +9,7 @@
 //! let store = kefu_store::Store::connect("sqlite://data/kefu.db?mode=rwc").await?;
 //! store.migrate().await?;
 //! let tx = store.begin().await?;
-//! let number = tx.repo().next_ticket_number().await?;
+//! let open = tx.repo().ticket_by_number(kefu_domain::TicketNumber(1)).await?;
 //! tx.commit().await?;
 //! # Ok(()) }
 //! ```

@@ -96,8 +96,7 @@ async fn create(store: &Store, draft: NewTicket, minute: i64) -> kefu_domain::Ti
 /// A transaction that has inserted a ticket and is not yet committed.
 async fn begin_with_ticket(store: &Store, draft: NewTicket, minute: i64) -> (kefu_store::Tx, kefu_domain::Ticket) {
     let tx = store.begin().await.expect("begin");
-    let number = tx.repo().next_ticket_number().await.expect("number");
-    let ticket = tx.repo().insert_ticket(&draft, number, at(minute)).await.expect("insert");
+    let ticket = tx.repo().insert_ticket(&draft, at(minute)).await.expect("insert");
     (tx, ticket)
 }
 
@@ -131,13 +130,12 @@ async fn migrations_leave_nothing_pending(store: &Store) {
 }
 
 async fn ticket_numbers_are_sequential_and_never_reused(store: &Store) {
-    let tx = store.begin().await.expect("begin");
-    let first = tx.repo().next_ticket_number().await.expect("number");
-    drop(tx); // rolled back: the number is burnt on PostgreSQL, reused on SQLite, but never stored twice
     let requester = customer(store, "a@example.com").await;
+    let (tx, first) = begin_with_ticket(store, draft(requester, "rolled back"), 1).await;
+    drop(tx); // rolled back: the number is burnt on PostgreSQL, reused on SQLite, but never stored twice
     let one = create(store, draft(requester, "one"), 1).await;
     let two = create(store, draft(requester, "two"), 2).await;
-    assert!(one.number.0 >= first.0);
+    assert!(one.number.0 >= first.number.0);
     assert_eq!(two.number.0, one.number.0 + 1);
 }
 
@@ -589,8 +587,7 @@ mod automation {
         let requester = customer(store, "due@example.com").await;
         let tx = store.begin().await.expect("begin");
         for (minute, check) in [(1, Some(30)), (2, Some(10)), (3, None), (4, Some(90))] {
-            let number = tx.repo().next_ticket_number().await.expect("number");
-            let ticket = tx.repo().insert_ticket(&draft(requester, "t"), number, at(minute)).await.expect("ticket");
+            let ticket = tx.repo().insert_ticket(&draft(requester, "t"), at(minute)).await.expect("ticket");
             let record = kefu_store::TicketSlaRecord {
                 ticket_id: ticket.id,
                 policy_id: None,
@@ -751,14 +748,14 @@ async fn concurrent_writers_all_commit_and_a_dropped_one_loses_only_its_writes(s
 #[tokio::test]
 async fn sqlite_dropped_transaction_releases_the_write_lock() {
     let db = kefu_store::testing::TestDb::new(kefu_store::testing::TestBackend::Sqlite).await.expect("sqlite");
-    let tx = db.store.begin().await.expect("begin");
-    tx.repo().next_ticket_number().await.expect("number");
+    let requester = customer(&db.store, "before@example.com").await;
+    let (tx, _) = begin_with_ticket(&db.store, draft(requester, "dropped"), 1).await;
     drop(tx);
     tokio::task::yield_now().await;
     let other = Store::connect_with(&db.url, 2).await.expect("second store");
     let write = async {
         let tx = other.begin().await.expect("begin elsewhere");
-        tx.repo().next_ticket_number().await.expect("number elsewhere");
+        tx.repo().insert_ticket(&draft(requester, "elsewhere"), at(2)).await.expect("ticket elsewhere");
         tx.commit().await.expect("commit elsewhere");
     };
     tokio::time::timeout(std::time::Duration::from_secs(5), write).await.expect("the lock was released");

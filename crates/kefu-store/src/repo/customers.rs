@@ -5,13 +5,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use kefu_domain::{Customer, CustomerId, Identity, IdentityId, IdentityKind, OrganizationId};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Statement,
+};
 use serde_json::Value;
 
 use super::{Cursor, Page, json_map, paginate};
 use crate::entities::{customer, customer_identity};
-use crate::{Repo, Result, StoreError};
+use crate::{Backend, Repo, Result, StoreError};
 
 /// A customer to create.
 #[derive(Debug, Clone, Default)]
@@ -72,6 +75,10 @@ fn brief(row: customer::Model) -> CustomerBrief {
 }
 
 /// The row of one identity of a customer.
+/// The unique key of an identity.
+const IDENTITY_KEY: [customer_identity::Column; 3] =
+    [customer_identity::Column::Kind, customer_identity::Column::Provider, customer_identity::Column::Value];
+
 fn identity_row(customer_id: CustomerId, identity: &Identity, now: DateTime<Utc>) -> customer_identity::ActiveModel {
     customer_identity::ActiveModel {
         customer_id: Set(customer_id.0),
@@ -83,6 +90,20 @@ fn identity_row(customer_id: CustomerId, identity: &Identity, now: DateTime<Utc>
     }
 }
 
+fn customer_row(draft: &NewCustomer, now: DateTime<Utc>) -> customer::ActiveModel {
+    customer::ActiveModel {
+        name: Set(draft.name.clone()),
+        organization_id: Set(draft.organization_id.map(|id| id.0)),
+        tier: Set(draft.tier.clone()),
+        locale: Set(draft.locale.clone()),
+        attributes: Set(attributes_json(&draft.attributes)),
+        merged_into_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
 fn attributes_json(attributes: &BTreeMap<String, Value>) -> Value {
     Value::Object(attributes.clone().into_iter().collect())
 }
@@ -90,18 +111,7 @@ fn attributes_json(attributes: &BTreeMap<String, Value>) -> Value {
 impl<C: ConnectionTrait> Repo<'_, C> {
     /// Creates a customer without identities.
     pub async fn insert_customer(&self, draft: &NewCustomer, now: DateTime<Utc>) -> Result<CustomerId> {
-        let row = customer::ActiveModel {
-            name: Set(draft.name.clone()),
-            organization_id: Set(draft.organization_id.map(|id| id.0)),
-            tier: Set(draft.tier.clone()),
-            locale: Set(draft.locale.clone()),
-            attributes: Set(attributes_json(&draft.attributes)),
-            merged_into_id: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        Ok(CustomerId(customer::Entity::insert(row).exec_with_returning(self.conn).await?.id))
+        Ok(CustomerId(customer::Entity::insert(customer_row(draft, now)).exec_with_returning(self.conn).await?.id))
     }
 
     /// Adds an identity to a customer; [`StoreError::Conflict`] if another customer has it.
@@ -132,14 +142,18 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         identity: &Identity,
         now: DateTime<Utc>,
     ) -> Result<Option<CustomerBrief>> {
-        let id = self.insert_customer(draft, now).await?;
-        let unique =
-            [customer_identity::Column::Kind, customer_identity::Column::Provider, customer_identity::Column::Value];
-        let claimed = customer_identity::Entity::insert(identity_row(id, identity, now))
-            .on_conflict_do_nothing_on(unique)
-            .exec(self.conn)
-            .await?;
-        if !matches!(claimed, sea_orm::TryInsertResult::Inserted(_)) {
+        let (id, claimed) = match self.backend {
+            Backend::Sqlite => self.insert_customer_claiming_at_once(draft, identity, now).await?,
+            Backend::Postgres => {
+                let id = self.insert_customer(draft, now).await?;
+                let claimed = customer_identity::Entity::insert(identity_row(id, identity, now))
+                    .on_conflict_do_nothing_on(IDENTITY_KEY)
+                    .exec(self.conn)
+                    .await?;
+                (id, matches!(claimed, sea_orm::TryInsertResult::Inserted(_)))
+            }
+        };
+        if !claimed {
             customer::Entity::delete_by_id(id.0).exec(self.conn).await?;
             return Ok(None);
         }
@@ -149,6 +163,49 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             organization_id: draft.organization_id,
             merged_into_id: None,
         }))
+    }
+
+    /// SQLite's half of [`Repo::insert_customer_claiming`] in one round trip to its worker: the customer's
+    /// insert and the identity's, which names the customer by `last_insert_rowid()`. Returns the customer's
+    /// id and whether the identity was claimed.
+    async fn insert_customer_claiming_at_once(
+        &self,
+        draft: &NewCustomer,
+        identity: &Identity,
+        now: DateTime<Utc>,
+    ) -> Result<(CustomerId, bool)> {
+        let customer = customer::Entity::insert(customer_row(draft, now))
+            .into_query()
+            .returning_col(customer::Column::Id)
+            .to_owned();
+        let identity = Query::insert()
+            .into_table(customer_identity::Entity)
+            .columns([
+                customer_identity::Column::CustomerId,
+                customer_identity::Column::Kind,
+                customer_identity::Column::Provider,
+                customer_identity::Column::Value,
+                customer_identity::Column::CreatedAt,
+            ])
+            .values_panic([
+                Expr::cust("last_insert_rowid()"),
+                identity.kind.as_str().into(),
+                identity.kind.provider().into(),
+                identity.value.clone().into(),
+                now.into(),
+            ])
+            .on_conflict(OnConflict::columns(IDENTITY_KEY).do_nothing().to_owned())
+            .returning_col(customer_identity::Column::Id)
+            .to_owned();
+        let backend = self.db_backend();
+        let (first, second) = (backend.build(&customer), backend.build(&identity));
+        let values = first.values.into_iter().chain(second.values).flat_map(|values| values.0).collect::<Vec<_>>();
+        let both = Statement::from_sql_and_values(backend, format!("{}; {}", first.sql, second.sql), values);
+        let rows = self.conn.query_all_raw(both).await?;
+        let id = rows
+            .first()
+            .ok_or_else(|| StoreError::Corrupt { table: "customers", message: "the insert returned no id".into() })?;
+        Ok((CustomerId(id.try_get_by_index(0)?), rows.len() == 2))
     }
 
     /// Removes one identity of a customer; false if it was not theirs.

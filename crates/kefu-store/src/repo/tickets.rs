@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use kefu_domain::{AgentId, CustomerId, LinkKind, NewTicket, Tag, Ticket, TicketId, TicketLink, TicketNumber};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Statement,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 
 use super::{Cursor, Page, TicketFilter, TicketSort, Visibility, json_map, paginate, parse_stored};
@@ -44,41 +44,59 @@ fn custom_fields_json(ticket_fields: &std::collections::BTreeMap<String, serde_j
 }
 
 impl<C: ConnectionTrait> Repo<'_, C> {
-    /// Hands out the next ticket number: a sequence on PostgreSQL, a counter row on SQLite.
-    pub async fn next_ticket_number(&self) -> Result<TicketNumber> {
-        let sql = match self.backend {
-            Backend::Postgres => "SELECT nextval('ticket_number_seq') AS value",
-            Backend::Sqlite => "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
+    /// Stores a validated new ticket under the next ticket number; returns it as stored (version 1). The
+    /// number is taken by the insert itself (from the sequence, or from the counter row bumped by the
+    /// statement before it, sent along with it), so the database is asked once, not twice.
+    pub async fn insert_ticket(&self, draft: &NewTicket, now: DateTime<Utc>) -> Result<Ticket> {
+        let number = match self.backend {
+            Backend::Postgres => "nextval('ticket_number_seq')",
+            Backend::Sqlite => "(SELECT value FROM counters WHERE name = 'ticket_number')",
         };
-        let row = self.conn.query_one_raw(Statement::from_string(self.db_backend(), sql)).await?.ok_or_else(|| {
-            StoreError::Corrupt { table: "counters", message: "ticket number counter missing".into() }
-        })?;
-        Ok(TicketNumber(row.try_get("", "value")?))
-    }
-
-    /// Stores a validated new ticket with its number; returns it as stored (version 1).
-    pub async fn insert_ticket(&self, draft: &NewTicket, number: TicketNumber, now: DateTime<Utc>) -> Result<Ticket> {
-        let row = ticket::ActiveModel {
-            number: Set(number.0),
-            subject: Set(draft.subject.clone()),
-            status: Set(draft.status.as_str().to_owned()),
-            priority: Set(draft.priority.as_str().to_owned()),
-            category_id: Set(draft.category_id.map(|id| id.0)),
-            channel: Set(draft.channel.as_str().to_owned()),
-            requester_id: Set(draft.requester_id.0),
-            assignee_id: Set(draft.assignee_id.map(|id| id.0)),
-            group_id: Set(draft.group_id.map(|id| id.0)),
-            custom_fields: Set(custom_fields_json(&draft.custom_fields)),
-            merged_into_id: Set(None),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            solved_at: Set(None),
-            closed_at: Set(None),
-            status_changed_at: Set(Some(now)),
-            ..Default::default()
+        let insert = Query::insert()
+            .into_table(ticket::Entity)
+            .columns([
+                ticket::Column::Number,
+                ticket::Column::Subject,
+                ticket::Column::Status,
+                ticket::Column::Priority,
+                ticket::Column::CategoryId,
+                ticket::Column::Channel,
+                ticket::Column::RequesterId,
+                ticket::Column::AssigneeId,
+                ticket::Column::GroupId,
+                ticket::Column::CustomFields,
+                ticket::Column::Version,
+                ticket::Column::CreatedAt,
+                ticket::Column::UpdatedAt,
+                ticket::Column::StatusChangedAt,
+            ])
+            .values_panic([
+                Expr::cust(number),
+                draft.subject.clone().into(),
+                draft.status.as_str().into(),
+                draft.priority.as_str().into(),
+                draft.category_id.map(|id| id.0).into(),
+                draft.channel.as_str().into(),
+                draft.requester_id.0.into(),
+                draft.assignee_id.map(|id| id.0).into(),
+                draft.group_id.map(|id| id.0).into(),
+                custom_fields_json(&draft.custom_fields).into(),
+                1i64.into(),
+                now.into(),
+                now.into(),
+                now.into(),
+            ])
+            .returning_all()
+            .to_owned();
+        let mut statement = self.db_backend().build(&insert);
+        if self.backend == Backend::Sqlite {
+            statement.sql.insert_str(0, "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number'; ");
+        }
+        let rows = self.conn.query_all_raw(statement).await?;
+        let Some(row) = rows.last() else {
+            return Err(StoreError::Corrupt { table: "counters", message: "ticket number counter missing".into() });
         };
-        let inserted = ticket::Entity::insert(row).exec_with_returning(self.conn).await?;
+        let inserted = ticket::Model::from_query_result(row, "")?;
         self.insert_tags(TicketId(inserted.id), draft.tags.iter()).await?;
         to_domain(inserted, draft.tags.clone())
     }
