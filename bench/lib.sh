@@ -3,7 +3,7 @@
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$BENCH_DIR/.." && pwd)"
-KEFU_BIN="$REPO/target/release/kefu"
+KEFU_BIN=${KEFU_BIN:-"$REPO/target/release/kefu"}
 SEED_BIN="$REPO/target/release/kefu-bench-seed"
 # Throwaway credentials for a throwaway loopback server.
 ADMIN_EMAIL="admin@example.com"
