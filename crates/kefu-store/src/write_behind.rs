@@ -40,7 +40,7 @@ impl WriteBehind {
         let batch = match queued.len() {
             0 => return Ok(()),
             1 => queued.into_iter().next().expect("one statement"),
-            _ => join(queued),
+            _ => statement_list(queued),
         };
         conn.execute_raw(batch).await?;
         Ok(())
@@ -48,8 +48,9 @@ impl WriteBehind {
 }
 
 /// One SQLite statement list from several statements, their `?` parameters in the same order (SQLite binds a
-/// list's parameters one statement after the other).
-fn join(statements: Vec<Statement>) -> Statement {
+/// list's parameters one statement after the other): one round trip to the driver's worker for all of them,
+/// whose rows come back one statement after the other.
+pub(crate) fn statement_list(statements: impl IntoIterator<Item = Statement>) -> Statement {
     let mut sql = String::new();
     let mut values: Vec<Value> = Vec::new();
     for statement in statements {

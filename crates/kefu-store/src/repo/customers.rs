@@ -8,12 +8,12 @@ use kefu_domain::{Customer, CustomerId, Identity, IdentityId, IdentityKind, Orga
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Statement,
 };
 use serde_json::Value;
 
 use super::{Cursor, Page, json_map, paginate};
 use crate::entities::{customer, customer_identity};
+use crate::write_behind::statement_list;
 use crate::{Backend, Repo, Result, StoreError};
 
 /// A customer to create.
@@ -198,10 +198,8 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .returning_col(customer_identity::Column::Id)
             .to_owned();
         let backend = self.db_backend();
-        let (first, second) = (backend.build(&customer), backend.build(&identity));
-        let values = first.values.into_iter().chain(second.values).flat_map(|values| values.0).collect::<Vec<_>>();
-        let both = Statement::from_sql_and_values(backend, format!("{}; {}", first.sql, second.sql), values);
-        let rows = self.conn.query_all_raw(both).await?;
+        let rows =
+            self.conn.query_all_raw(statement_list([backend.build(&customer), backend.build(&identity)])).await?;
         let id = rows
             .first()
             .ok_or_else(|| StoreError::Corrupt { table: "customers", message: "the insert returned no id".into() })?;

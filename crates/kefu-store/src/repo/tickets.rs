@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 use kefu_domain::{AgentId, CustomerId, LinkKind, NewTicket, Tag, Ticket, TicketId, TicketLink, TicketNumber};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Order,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
 };
 
 use super::{Cursor, Page, TicketFilter, TicketSort, Visibility, json_map, paginate, parse_stored};
 use crate::entities::{customer, ticket, ticket_follower, ticket_link, ticket_sla, ticket_tag};
+use crate::write_behind::statement_list;
 use crate::{Backend, Repo, Result, StoreError};
 
 const TABLE: &str = "tickets";
@@ -88,10 +89,17 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             ])
             .returning_all()
             .to_owned();
-        let mut statement = self.db_backend().build(&insert);
-        if self.backend == Backend::Sqlite {
-            statement.sql.insert_str(0, "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number'; ");
-        }
+        let insert = self.db_backend().build(&insert);
+        let statement = match self.backend {
+            Backend::Postgres => insert,
+            Backend::Sqlite => statement_list([
+                Statement::from_string(
+                    DbBackend::Sqlite,
+                    "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number'",
+                ),
+                insert,
+            ]),
+        };
         let rows = self.conn.query_all_raw(statement).await?;
         let Some(row) = rows.last() else {
             return Err(StoreError::Corrupt { table: "counters", message: "ticket number counter missing".into() });
