@@ -88,11 +88,12 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         for (row, (actor, draft)) in entries.iter().enumerate() {
             let (actor_kind, actor_id) = actor_columns(*actor);
             let first = 3 + row * ROW_PARAMETERS;
-            let [kind, id, event, field, before, after] = std::array::from_fn(|n| first + n);
+            let [actor_kind_at, actor_id_at, kind_at, field_at, before_at, after_at]: [usize; ROW_PARAMETERS] =
+                std::array::from_fn(|n| first + n);
             write!(
                 sql,
-                "{comma}({mark}1, {mark}{kind}, {mark}{id}, {mark}{event}, {mark}{field}, {mark}{before}{json_cast}, \
-                 {mark}{after}{json_cast}, {mark}2)",
+                "{comma}({mark}1, {mark}{actor_kind_at}, {mark}{actor_id_at}, {mark}{kind_at}, {mark}{field_at}, \
+                 {mark}{before_at}{json_cast}, {mark}{after_at}{json_cast}, {mark}2)",
                 comma = if row == 0 { "" } else { ", " },
             )
             .expect("writing to a string");
